@@ -1,0 +1,117 @@
+package training
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// China Standard Time. RULES.md §2: “Calendar years and plan periods are in China Standard Time.”
+// A fixed zone (no tzdata needed in the Lambda image).
+var CST = time.FixedZone("CST", 8*60*60)
+
+// Date is a calendar date without a time of day or zone (YYYY-MM-DD). The zero Date is "no date".
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// ParseDate parses YYYY-MM-DD strictly (2025-02-30 is an error).
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("must be a date YYYY-MM-DD")
+	}
+	return DateOf(t), nil
+}
+
+// MustDate parses s or panics; for tests and constants.
+func MustDate(s string) Date {
+	d, err := ParseDate(s)
+	if err != nil {
+		panic(fmt.Sprintf("MustDate(%q): %v", s, err))
+	}
+	return d
+}
+
+// DateOf returns the calendar date of t in t's own location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{y, m, d}
+}
+
+// DateInCST returns the calendar date of instant t in China Standard Time.
+func DateInCST(t time.Time) Date { return DateOf(t.In(CST)) }
+
+// Today returns today's date in China Standard Time.
+func Today(now time.Time) Date { return DateInCST(now) }
+
+// IsZero reports whether d is the zero Date.
+func (d Date) IsZero() bool { return d == Date{} }
+
+func (d Date) t() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+
+// String formats d as YYYY-MM-DD ("" for the zero Date).
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+}
+
+// AddDays returns d shifted by n days.
+func (d Date) AddDays(n int) Date { return DateOf(d.t().AddDate(0, 0, n)) }
+
+// Before reports d < o.
+func (d Date) Before(o Date) bool { return d.t().Before(o.t()) }
+
+// After reports d > o.
+func (d Date) After(o Date) bool { return d.t().After(o.t()) }
+
+// Compare returns -1, 0 or +1.
+func (d Date) Compare(o Date) int { return d.t().Compare(o.t()) }
+
+// DaysThrough is the inclusive count of calendar days from d to end (1 when equal, ≤ 0 when end < d).
+func (d Date) DaysThrough(end Date) int {
+	return int(end.t().Sub(d.t()).Hours()/24) + 1
+}
+
+// AddMonthsClamped adds n calendar months, clamping the day of month to the last day of a
+// shorter month, as Java's LocalDate.plusMonths and PostgreSQL's + interval 'n months' do.
+// RULES.md §4: “note that Go's time.AddDate does not clamp”: 2024-12-31 + 2 months = 2025-02-28.
+func (d Date) AddMonthsClamped(n int) Date {
+	first := time.Date(d.Year, d.Month, 1, 0, 0, 0, 0, time.UTC).AddDate(0, n, 0)
+	last := first.AddDate(0, 1, -1).Day()
+	day := d.Day
+	if day > last {
+		day = last
+	}
+	return Date{first.Year(), first.Month(), day}
+}
+
+// MarshalJSON writes "YYYY-MM-DD", or null for the zero Date.
+func (d Date) MarshalJSON() ([]byte, error) {
+	if d.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(d.String())
+}
+
+// UnmarshalJSON reads "YYYY-MM-DD" or null.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*d = Date{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("must be a date YYYY-MM-DD")
+	}
+	v, err := ParseDate(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}

@@ -1,0 +1,107 @@
+package training
+
+import (
+	"context"
+	"strings"
+)
+
+// CreateOutcome is what CreateRecord did.
+type CreateOutcome string
+
+const (
+	Created   CreateOutcome = "created"
+	Duplicate CreateOutcome = "duplicate" // same key, same content: nothing changed
+	Conflict  CreateOutcome = "conflict"  // same key, other content: nothing changed
+)
+
+// CadreStore keeps cadre profiles.
+type CadreStore interface {
+	// GetCadre returns the cadre, or ENOTFOUND.
+	GetCadre(ctx context.Context, id string) (Cadre, error)
+
+	// PutCadre stores c under optimistic concurrency. With expectVersion 0 the cadre must not
+	// exist yet; otherwise the stored Version must equal expectVersion. Either failing returns
+	// ECONFLICT and changes nothing. On success the stored (and returned) Version is expectVersion+1.
+	PutCadre(ctx context.Context, c Cadre, expectVersion int64) (Cadre, error)
+
+	// ListCadres returns a page of cadres in the unit subtree unitPrefix, compared by whole path
+	// segments: "cn/cq" matches "cn/cq" and "cn/cq/yuzhong" but not "cn/cqx"; "" matches all.
+	// Order is by unit, then id. cursor "" starts; the returned cursor is "" after the last page.
+	// limit ≤ 0 means 100. An unreadable cursor is EINVALID.
+	ListCadres(ctx context.Context, unitPrefix, cursor string, limit int) ([]Cadre, string, error)
+}
+
+// RecordStore keeps training records.
+type RecordStore interface {
+	// CreateRecord stores r (ID and ContentHash set by Seal, Status active) unless a record with the
+	// key (Source, ExternalID) exists: then it returns that record with Duplicate when its
+	// ContentHash equals r's, else Conflict, and changes nothing. Of concurrent creates of one key
+	// exactly one returns Created. A created record appends an INSERT change to the feed.
+	CreateRecord(ctx context.Context, r Record) (Record, CreateOutcome, error)
+
+	// GetRecord returns the record, or ENOTFOUND.
+	GetRecord(ctx context.Context, id string) (Record, error)
+
+	// ListRecords returns every record of the cadre, voided ones included, newest attribution
+	// date first (then by id). An unknown cadre has no records (empty, no error).
+	ListRecords(ctx context.Context, cadreID string) ([]Record, error)
+
+	// VoidRecord marks the record voided with v and appends a MODIFY change. A record already
+	// voided is returned unchanged with changed=false and no change is appended. ENOTFOUND.
+	VoidRecord(ctx context.Context, id string, v Voiding) (rec Record, changed bool, err error)
+}
+
+// SnapshotStore keeps the latest quota status of each cadre.
+type SnapshotStore interface {
+	// PutSnapshot stores s as the cadre's snapshot, unless the stored one has a later ComputedAt
+	// (a slower, older computation never overwrites a newer one); that case returns nil.
+	PutSnapshot(ctx context.Context, s Status) error
+
+	// GetSnapshot returns the cadre's snapshot, or ENOTFOUND.
+	GetSnapshot(ctx context.Context, cadreID string) (Status, error)
+}
+
+// FormStore keeps form entries (RULES.md §4).
+type FormStore interface {
+	// PutFormEntry creates or refreshes the active entry keyed by (CadreID, Form, RecordID). An
+	// entry already withdrawn stays withdrawn (withdrawal is for good): nothing changes, nil.
+	PutFormEntry(ctx context.Context, e FormEntry) error
+
+	// ListFormEntries returns the cadre's entries in the form, withdrawn ones included, newest
+	// start date first (then by record id).
+	ListFormEntries(ctx context.Context, cadreID string, form FormKind) ([]FormEntry, error)
+
+	// WithdrawFormEntries marks every active entry of the record (in any form) withdrawn with w
+	// and returns how many it withdrew; entries already withdrawn keep their first withdrawal.
+	WithdrawFormEntries(ctx context.Context, cadreID, recordID string, w Voiding) (int, error)
+}
+
+// ChangeFeed is the feed of record changes (the DynamoDB stream in AWS).
+type ChangeFeed interface {
+	// ReadChanges returns up to limit changes made after cursor ("" = the oldest retained),
+	// oldest first, and the cursor to pass next time (unchanged when there is nothing new).
+	// Changes of one cadre come in the order they were made. An unreadable cursor is EINVALID.
+	ReadChanges(ctx context.Context, cursor string, limit int) ([]Change, string, error)
+}
+
+// Store is everything the handlers need from storage. Implementations: shared/bolt (embedded,
+// one file) and shared/dynamo (DynamoDB). Both pass the contract suite in shared/storetest.
+type Store interface {
+	CadreStore
+	RecordStore
+	SnapshotStore
+	FormStore
+	ChangeFeed
+	// Close releases the store; acknowledged writes are already durable.
+	Close() error
+}
+
+// InUnit reports whether unit lies in the subtree prefix, by whole path segments
+// ("cn/cq" contains "cn/cq" and "cn/cq/yuzhong", not "cn/cqx"). "" contains everything.
+func InUnit(unit, prefix string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if prefix == "" {
+		return true
+	}
+	return unit == prefix || strings.HasPrefix(unit, prefix+"/")
+}

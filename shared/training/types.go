@@ -1,0 +1,237 @@
+package training
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// Cadre is a cadre's profile. Rank is the current rank code; RankHistory holds every rank with the
+// date it took effect, oldest first (RULES.md §1: “Rank changes are kept as history with an effective date.”).
+type Cadre struct {
+	ID               string       `json:"cadre_id"`
+	Name             string       `json:"name"`
+	Unit             string       `json:"unit"`
+	Rank             string       `json:"rank"`
+	RankTitle        string       `json:"rank_title"`
+	Category         string       `json:"category"`
+	RankHistory      []RankChange `json:"rank_history"`
+	LeadershipMember bool         `json:"leadership_member"`
+	JoinedOn         Date         `json:"joined_on,omitzero"`
+	CreatedAt        time.Time    `json:"created_at"`
+	UpdatedAt        time.Time    `json:"updated_at"`
+	// Version is the optimistic-concurrency version: 1 after creation, +1 per update.
+	Version int64 `json:"version"`
+}
+
+// RankChange is one entry of the rank history.
+type RankChange struct {
+	Rank        string `json:"rank"`
+	EffectiveOn Date   `json:"effective_on"`
+}
+
+// Kind is the kind of a training record.
+type Kind string
+
+const (
+	KindCentralized Kind = "centralized" // 集中培训
+	KindOnline      Kind = "online"      // 网络自学
+)
+
+// Assessment is the result of a training's assessment.
+type Assessment string
+
+const (
+	AssessmentNone   Assessment = ""
+	AssessmentPassed Assessment = "passed"
+	AssessmentFailed Assessment = "failed" // 学时不予认定: does not count
+)
+
+// RecordStatus is whether a record counts.
+type RecordStatus string
+
+const (
+	StatusActive RecordStatus = "active"
+	StatusVoided RecordStatus = "voided"
+)
+
+// Voiding says who withdrew something, when and why.
+type Voiding struct {
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// Record is one training record of a cadre: a centralized training (集中培训) or online
+// self-study (网络自学). Records are never deleted; voiding marks them.
+//
+// (Source, ExternalID) is the idempotency key: Source is the namespace ("platform/<id>" for a
+// platform's webhook, "hr/<key id>" for self-study posted by an HR system) and ExternalID the
+// platform's event_id or the request's Idempotency-Key.
+type Record struct {
+	ID              string       `json:"record_id"`
+	CadreID         string       `json:"cadre_id"`
+	Source          string       `json:"source"`
+	ExternalID      string       `json:"external_id"`
+	SourceSystem    string       `json:"source_system,omitempty"`
+	Kind            Kind         `json:"kind"`
+	FullTime        bool         `json:"full_time"`
+	CourseID        string       `json:"course_id,omitempty"`
+	CourseTitle     string       `json:"course_title,omitempty"`
+	Institution     string       `json:"institution,omitempty"`
+	InstitutionType string       `json:"institution_type,omitempty"`
+	StartDate       Date         `json:"start_date,omitzero"`
+	EndDate         Date         `json:"end_date,omitzero"`
+	Days            int          `json:"days"` // effective days: as sent, or the inclusive span
+	Hours           Hours        `json:"hours"`
+	StudiedOn       Date         `json:"studied_on,omitzero"`
+	CompletedAt     time.Time    `json:"completed_at,omitzero"`
+	Assessment      Assessment   `json:"assessment,omitempty"`
+	Status          RecordStatus `json:"status"`
+	Void            *Voiding     `json:"void,omitempty"`
+	ContentHash     string       `json:"content_hash"`
+	CreatedAt       time.Time    `json:"created_at"`
+}
+
+// AttributionDate is the date that places a record in a window. RULES.md §2: “end_date for
+// centralized training, studied_on (or the date of completed_at in China Standard Time, UTC+8)
+// for online study.”
+func (r Record) AttributionDate() Date {
+	if r.Kind == KindCentralized {
+		return r.EndDate
+	}
+	if !r.StudiedOn.IsZero() {
+		return r.StudiedOn
+	}
+	return DateInCST(r.CompletedAt)
+}
+
+// Counts reports whether the record counts toward any quota. RULES.md §2 “What does not count:
+// voided records; records whose assessment is failed (学时不予认定)”.
+func (r Record) Counts() bool {
+	return r.Status != StatusVoided && r.Assessment != AssessmentFailed
+}
+
+// RecordID derives the record id from its idempotency key, so that concurrent creates of the
+// same key address the same record.
+func RecordID(source, externalID string) string {
+	sum := sha256.Sum256([]byte(source + "\x00" + externalID))
+	return "r_" + hex.EncodeToString(sum[:12])
+}
+
+// Seal sets r.ID and r.ContentHash from the record's key and content. The hash covers what the
+// source sent (not the status, voiding or creation time), so a replay with the same content is a
+// duplicate and one with other content a conflict.
+func (r *Record) Seal() {
+	r.ID = RecordID(r.Source, r.ExternalID)
+	c := *r
+	c.ID, c.Status, c.Void, c.ContentHash, c.CreatedAt = "", "", nil, "", time.Time{}
+	b, _ := json.Marshal(c) // struct of plain fields: cannot fail
+	sum := sha256.Sum256(b)
+	r.ContentHash = hex.EncodeToString(sum[:])
+}
+
+// State of a requirement or of a cadre overall (RULES.md §3).
+type State string
+
+const (
+	StateMet     State = "met"
+	StateUnmet   State = "unmet"
+	StateAtRisk  State = "at_risk"
+	StateOnTrack State = "on_track"
+)
+
+// Window is an inclusive date range.
+type Window struct {
+	Start Date `json:"start"`
+	End   Date `json:"end"`
+}
+
+// Contains reports whether d is within the window.
+func (w Window) Contains(d Date) bool { return !d.Before(w.Start) && !d.After(w.End) }
+
+// Days is the number of days in the window.
+func (w Window) Days() int { return w.Start.DaysThrough(w.End) }
+
+// Measures is an amount in days and/or 学时; a nil field is a measure that does not apply.
+type Measures struct {
+	Days  *int   `json:"days,omitempty"`
+	Hours *Hours `json:"hours,omitempty"`
+}
+
+// RequirementStatus is one requirement evaluated as of a date.
+type RequirementStatus struct {
+	ID        string   `json:"id"`
+	Window    Window   `json:"window"`
+	Target    Measures `json:"target"`
+	Achieved  Measures `json:"achieved"`
+	Remaining Measures `json:"remaining"`
+	State     State    `json:"state"`
+	Deadline  Date     `json:"deadline"`
+}
+
+// Status is a cadre's quota status as of a date (RULES.md §3); stored as the snapshot.
+type Status struct {
+	CadreID                    string              `json:"cadre_id"`
+	AsOf                       Date                `json:"as_of"`
+	Policy                     string              `json:"policy"`
+	Category                   string              `json:"category"`
+	Overall                    State               `json:"overall"`
+	AppraisalExcellentEligible bool                `json:"appraisal_excellent_eligible"`
+	Requirements               []RequirementStatus `json:"requirements"`
+	ComputedAt                 time.Time           `json:"computed_at"`
+}
+
+// FormKind names a cadre form that training is entered into (RULES.md §4).
+type FormKind string
+
+const (
+	FormAppraisal   FormKind = "appraisal"   // 干部年度考核登记表
+	FormAppointment FormKind = "appointment" // 干部任免审批表
+)
+
+// EntryStatus is whether a form entry stands.
+type EntryStatus string
+
+const (
+	EntryActive    EntryStatus = "active"
+	EntryWithdrawn EntryStatus = "withdrawn"
+)
+
+// FormEntry is a training entered into a cadre form. Key: (CadreID, Form, RecordID).
+type FormEntry struct {
+	CadreID     string      `json:"cadre_id"`
+	Form        FormKind    `json:"form"`
+	Year        int         `json:"year,omitempty"` // appraisal form: the year of end_date
+	RecordID    string      `json:"record_id"`
+	StartDate   Date        `json:"start_date"`
+	EndDate     Date        `json:"end_date"`
+	Months      int         `json:"months"`
+	Institution string      `json:"institution"`
+	CourseTitle string      `json:"course_title"`
+	Assessment  Assessment  `json:"assessment,omitempty"`
+	Line        string      `json:"line"`
+	Status      EntryStatus `json:"status"`
+	Withdrawal  *Voiding    `json:"withdrawal,omitempty"`
+	EnteredAt   time.Time   `json:"entered_at"`
+}
+
+// ChangeKind is what happened to a record.
+type ChangeKind string
+
+const (
+	ChangeInsert ChangeKind = "INSERT"
+	ChangeModify ChangeKind = "MODIFY"
+)
+
+// Change is one entry of the record change feed: what the DynamoDB stream carries in AWS.
+type Change struct {
+	Seq      string     `json:"seq"`
+	Kind     ChangeKind `json:"kind"`
+	CadreID  string     `json:"cadre_id"`
+	RecordID string     `json:"record_id"`
+	Old      *Record    `json:"old,omitempty"`
+	New      *Record    `json:"new,omitempty"`
+	At       time.Time  `json:"at"`
+}
