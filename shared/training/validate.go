@@ -1,0 +1,136 @@
+package training
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Text limits (runes) for the free-text fields of a record. RULES.md is silent; see docs/rules.md.
+const (
+	maxTitleRunes               = 200 // course_title, institution
+	maxInstitutionTypeLen       = 64
+	hoursPerDayLimit      int64 = 24 // RULES.md §2: “more than 24 学时 per day of its span” is a 400 error
+)
+
+// CheckRecord validates a record's semantics after the wire layer parsed it (RULES.md §2 and API.md) and fills
+// derived fields: for centralized, Days = inclusive span when daysGiven is false. It returns one FieldError per bad
+// field, named by the API's JSON field names ("hours", "days", "end_date", "start_date", "kind", "full_time",
+// "studied_on", "completed_at", "assessment", "cadre_id", "institution_type", "course_title"...). Rules: kind must be
+// centralized|online; hours > 0 (zero or negative is an error; >2 decimals can't reach here); centralized needs
+// start_date and end_date, end_date >= start_date, days > 0 and days <= inclusive span, hours <= 24 * span days;
+// online needs studied_on or completed_at, must not set full_time, start_date/end_date/days (decide and document);
+// assessment is "", passed or failed. Does not mutate anything else.
+//
+// RULES.md §2: “More than 2 decimals, negative, zero or non-numeric 学时 is a 400 error, and so is a centralized
+// record with more than 24 学时 per day of its span or an end_date before its start_date.” “Days of a centralized
+// record are the days the source sends; if absent, the inclusive calendar-day count from start_date to end_date.
+// days larger than that span is a 400 error.”
+//
+// Choices where RULES.md is silent (docs/rules.md): an online record with start_date, end_date, days or
+// full_time is rejected, not silently cleaned; a centralized record with studied_on is rejected (its
+// attribution date is end_date); completed_at is accepted on both kinds (API.md's centralized example sends
+// it); an online record may give both studied_on and completed_at, and studied_on then places it;
+// institution_type is a lower-case token (party_school, …) so a misspelling like "Party School" is an
+// error instead of a record that silently never counts toward leadership_party_school_5y; course_title and
+// institution are at most 200 characters. Dates in the future are not rejected here.
+func CheckRecord(r *Record, daysGiven bool) Fields {
+	var f Fields
+	if strings.TrimSpace(r.CadreID) == "" {
+		f.Add("cadre_id", "is required")
+	}
+	switch r.Kind {
+	case KindCentralized, KindOnline:
+	case "":
+		f.Add("kind", "is required: centralized or online")
+	default:
+		f.Add("kind", "must be centralized or online")
+	}
+	if r.Hours <= 0 {
+		f.Add("hours", "must be greater than 0 (at most 2 decimal places)")
+	}
+	switch r.Kind {
+	case KindCentralized:
+		checkCentralized(&f, r, daysGiven)
+	case KindOnline:
+		checkOnline(&f, r, daysGiven)
+	}
+	switch r.Assessment {
+	case AssessmentNone, AssessmentPassed, AssessmentFailed:
+	default:
+		f.Add("assessment", "must be passed, failed or absent")
+	}
+	if r.InstitutionType != "" && !isToken(r.InstitutionType) {
+		f.Add("institution_type", "must be a lower-case code such as party_school (letters, digits, _; at most %d)", maxInstitutionTypeLen)
+	}
+	if utf8.RuneCountInString(r.CourseTitle) > maxTitleRunes {
+		f.Add("course_title", "must be at most %d characters", maxTitleRunes)
+	}
+	if utf8.RuneCountInString(r.Institution) > maxTitleRunes {
+		f.Add("institution", "must be at most %d characters", maxTitleRunes)
+	}
+	return f
+}
+
+func checkCentralized(f *Fields, r *Record, daysGiven bool) {
+	if !r.StudiedOn.IsZero() {
+		f.Add("studied_on", "is only for online records; a centralized record is placed by end_date")
+	}
+	if r.StartDate.IsZero() {
+		f.Add("start_date", "is required for centralized training")
+	}
+	if r.EndDate.IsZero() {
+		f.Add("end_date", "is required for centralized training")
+	}
+	span := 0
+	if !r.StartDate.IsZero() && !r.EndDate.IsZero() {
+		if r.EndDate.Before(r.StartDate) {
+			f.Add("end_date", "must not be before start_date")
+		} else {
+			span = r.StartDate.DaysThrough(r.EndDate)
+		}
+	}
+	if daysGiven {
+		switch {
+		case r.Days <= 0:
+			f.Add("days", "must be a whole number greater than 0")
+		case span > 0 && r.Days > span:
+			f.Add("days", "must not exceed the %d calendar days from start_date to end_date", span)
+		}
+	} else if span > 0 {
+		r.Days = span
+	}
+	if span > 0 && r.Hours > 0 && int64(r.Hours) > hoursPerDayLimit*100*int64(span) {
+		f.Add("hours", "must not exceed 24 学时 per day of the training (%d days: at most %d)", span, hoursPerDayLimit*int64(span))
+	}
+}
+
+func checkOnline(f *Fields, r *Record, daysGiven bool) {
+	if r.StudiedOn.IsZero() && r.CompletedAt.IsZero() {
+		f.Add("studied_on", "studied_on or completed_at is required for online study")
+	}
+	if r.FullTime {
+		f.Add("full_time", "is only for centralized training")
+	}
+	if !r.StartDate.IsZero() {
+		f.Add("start_date", "is only for centralized training; online study uses studied_on or completed_at")
+	}
+	if !r.EndDate.IsZero() {
+		f.Add("end_date", "is only for centralized training; online study uses studied_on or completed_at")
+	}
+	if daysGiven || r.Days != 0 {
+		f.Add("days", "is only for centralized training; online study counts 学时")
+	}
+}
+
+func isToken(s string) bool {
+	if len(s) > maxInstitutionTypeLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
