@@ -1,0 +1,418 @@
+// Package app holds the application service: the flows behind every endpoint and event
+// (profiles, completions, self-study, voiding, quota status, recompute, form entries), on top of
+// the rules in shared/training and any training.Store. It imports nothing from AWS.
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// Service runs the flows. Now defaults to time.Now.
+type Service struct {
+	Store training.Store
+	Now   func() time.Time
+}
+
+// New returns a service on store.
+func New(store training.Store) *Service { return &Service{Store: store, Now: time.Now} }
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// Today is today's date in China Standard Time.
+func (s *Service) Today() training.Date { return training.Today(s.now()) }
+
+// ProfileInput is a cadre profile as sent by an HR system (PUT /v1/cadres/{id}).
+type ProfileInput struct {
+	Name             string
+	Unit             string
+	Rank             string // code or official Chinese title
+	RankEffectiveOn  training.Date
+	LeadershipMember bool
+	JoinedOn         training.Date
+}
+
+// Scope decides which units a caller may see and change; nil means everything.
+type Scope interface{ Sees(unit string) bool }
+
+func visible(scope Scope, unit string) bool { return scope == nil || scope.Sees(unit) }
+
+const maxPutCadreRetries = 5
+
+// PutCadre creates or updates a profile. A changed rank is appended to the rank history from
+// RankEffectiveOn (default today); a rank change dated on the current entry's date replaces it,
+// one dated before it is EINVALID (history is append-only; API.md). A cadre outside scope is
+// ENOTFOUND; moving a cadre, or creating one, into a unit outside scope is EFORBIDDEN.
+func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in ProfileInput) (training.Cadre, bool, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	if err := s.CheckProfile(id, in).Err(); err != nil {
+		return training.Cadre{}, false, err
+	}
+	today := s.Today()
+	rank, _ := training.CurrentPolicy(s.now()).LookupRank(in.Rank)
+	eff := in.RankEffectiveOn
+	if eff.IsZero() {
+		eff = today
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := s.Store.GetCadre(ctx, id)
+		exists := err == nil
+		if err != nil && training.ErrorCode(err) != training.ENOTFOUND {
+			return training.Cadre{}, false, err
+		}
+		if exists && !visible(scope, cur.Unit) {
+			return training.Cadre{}, false, training.Errorf(training.ENOTFOUND, "cadre %s not found", id)
+		}
+		if !visible(scope, in.Unit) {
+			return training.Cadre{}, false, training.Errorf(training.EFORBIDDEN, "unit %s is outside the units of this API key", in.Unit)
+		}
+		next := cur
+		now := s.now().UTC()
+		if !exists {
+			next = training.Cadre{ID: id, CreatedAt: now}
+		}
+		next.Name, next.Unit, next.LeadershipMember, next.JoinedOn = in.Name, in.Unit, in.LeadershipMember, in.JoinedOn
+		next.Rank, next.RankTitle, next.Category = rank.Code, rank.Title, rank.Category
+		next.UpdatedAt = now
+		hist, herr := appendRank(cur.RankHistory, rank.Code, eff)
+		if herr != nil {
+			return training.Cadre{}, false, herr
+		}
+		next.RankHistory = hist
+		saved, err := s.Store.PutCadre(ctx, next, cur.Version)
+		if training.ErrorCode(err) == training.ECONFLICT && attempt < maxPutCadreRetries {
+			continue // a concurrent update won; apply ours on top of it
+		}
+		return saved, !exists, err
+	}
+}
+
+// CheckProfile validates a profile without touching the store: one FieldError per bad field.
+func (s *Service) CheckProfile(id string, in ProfileInput) training.Fields {
+	var f training.Fields
+	checkID(&f, "cadre_id", id)
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		f.Add("name", "is required")
+	} else if utf8.RuneCountInString(name) > 100 {
+		f.Add("name", "must be at most 100 characters")
+	}
+	if msg := checkUnit(in.Unit); msg != "" {
+		f.Add("unit", "%s", msg)
+	}
+	pol := training.CurrentPolicy(s.now())
+	if in.Rank == "" {
+		f.Add("rank", "is required")
+	} else if _, ok := pol.LookupRank(in.Rank); !ok {
+		f.Add("rank", "unknown rank %q; accepted: %s (or their official Chinese titles)", in.Rank, strings.Join(pol.RankCodes(), ", "))
+	}
+	if !in.JoinedOn.IsZero() && in.JoinedOn.After(s.Today()) {
+		f.Add("joined_on", "must not be in the future")
+	}
+	return f
+}
+
+func appendRank(hist []training.RankChange, code string, eff training.Date) ([]training.RankChange, error) {
+	out := append([]training.RankChange(nil), hist...)
+	if len(out) == 0 {
+		return []training.RankChange{{Rank: code, EffectiveOn: eff}}, nil
+	}
+	last := out[len(out)-1]
+	if last.Rank == code {
+		return out, nil // unchanged rank: history unchanged
+	}
+	switch eff.Compare(last.EffectiveOn) {
+	case 0:
+		out[len(out)-1].Rank = code // same-day correction
+		if len(out) >= 2 && out[len(out)-2].Rank == code {
+			out = out[:len(out)-1]
+		}
+		return out, nil
+	case -1:
+		var f training.Fields
+		f.Add("rank_effective_on", "must not be before the current rank's effective date %s (rank history is append-only)", last.EffectiveOn)
+		return nil, f.Err()
+	}
+	return append(out, training.RankChange{Rank: code, EffectiveOn: eff}), nil
+}
+
+func checkID(f *training.Fields, field, id string) {
+	switch {
+	case id == "":
+		f.Add(field, "is required")
+	case len(id) > 128:
+		f.Add(field, "must be at most 128 characters")
+	case strings.ContainsAny(id, "/#\x00 \t\r\n"):
+		f.Add(field, "must not contain '/', '#', spaces or control characters")
+	}
+}
+
+// checkUnit returns a message when unit is not a '/'-separated path of non-empty segments.
+func checkUnit(unit string) string {
+	switch {
+	case unit == "":
+		return "is required"
+	case len(unit) > 256:
+		return "must be at most 256 characters"
+	case strings.HasPrefix(unit, "/") || strings.HasSuffix(unit, "/") || strings.Contains(unit, "//"):
+		return "must be a '/'-separated path like cn/cq/yuzhong, without empty segments"
+	case strings.ContainsAny(unit, "#\x00\t\r\n "):
+		return "must not contain '#', spaces or control characters"
+	}
+	return ""
+}
+
+// GetCadre returns a cadre visible in scope, else ENOTFOUND.
+func (s *Service) GetCadre(ctx context.Context, scope Scope, id string) (training.Cadre, error) {
+	c, err := s.Store.GetCadre(ctx, id)
+	if err != nil {
+		return training.Cadre{}, err
+	}
+	if !visible(scope, c.Unit) {
+		return training.Cadre{}, training.Errorf(training.ENOTFOUND, "cadre %s not found", id)
+	}
+	return c, nil
+}
+
+// SubmitResult is the outcome of one submitted record.
+type SubmitResult struct {
+	Outcome training.CreateOutcome // created, duplicate, conflict; "" when rejected
+	Record  training.Record
+}
+
+// SubmitRecord validates and stores one record for an existing cadre visible in scope. Field
+// errors are EINVALID (nothing stored); an unknown or invisible cadre is ENOTFOUND (nothing stored).
+// daysGiven says whether the source sent `days`.
+func (s *Service) SubmitRecord(ctx context.Context, scope Scope, r training.Record, daysGiven bool) (SubmitResult, error) {
+	var f training.Fields
+	checkID(&f, "cadre_id", r.CadreID)
+	if r.ExternalID == "" {
+		f.Add("event_id", "is required")
+	}
+	f = append(f, training.CheckRecord(&r, daysGiven)...)
+	if err := f.Err(); err != nil {
+		return SubmitResult{}, err
+	}
+	if _, err := s.GetCadre(ctx, scope, r.CadreID); err != nil {
+		return SubmitResult{}, err
+	}
+	r.Status = training.StatusActive
+	r.CreatedAt = s.now().UTC()
+	r.Seal()
+	rec, outcome, err := s.Store.CreateRecord(ctx, r)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	return SubmitResult{Outcome: outcome, Record: rec}, nil
+}
+
+// ListRecords returns the cadre's archive (all kinds, voided included, newest first), filtered to
+// records attributed in year when year > 0.
+func (s *Service) ListRecords(ctx context.Context, scope Scope, cadreID string, year int) ([]training.Record, error) {
+	if _, err := s.GetCadre(ctx, scope, cadreID); err != nil {
+		return nil, err
+	}
+	recs, err := s.Store.ListRecords(ctx, cadreID)
+	if err != nil {
+		return nil, err
+	}
+	if year == 0 {
+		return recs, nil
+	}
+	out := recs[:0:0]
+	for _, r := range recs {
+		if r.AttributionDate().Year == year {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// VoidRecord voids a record visible in scope. Voiding twice is a no-op. The record stops counting;
+// the stream handlers then withdraw its form entries and recompute the status.
+func (s *Service) VoidRecord(ctx context.Context, scope Scope, recordID, reason, actor string) (training.Record, bool, error) {
+	var f training.Fields
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		f.Add("reason", "is required")
+	} else if utf8.RuneCountInString(reason) > 500 {
+		f.Add("reason", "must be at most 500 characters")
+	}
+	if err := f.Err(); err != nil {
+		return training.Record{}, false, err
+	}
+	rec, err := s.Store.GetRecord(ctx, recordID)
+	if err != nil {
+		return training.Record{}, false, err
+	}
+	if _, err := s.GetCadre(ctx, scope, rec.CadreID); err != nil {
+		return training.Record{}, false, training.Errorf(training.ENOTFOUND, "record %s not found", recordID)
+	}
+	return s.Store.VoidRecord(ctx, recordID, training.Voiding{Reason: reason, By: actor, At: s.now().UTC()})
+}
+
+// Evaluate computes the cadre's status as of asOf without storing it.
+func (s *Service) Evaluate(ctx context.Context, c training.Cadre, asOf training.Date) (training.Status, error) {
+	recs, err := s.Store.ListRecords(ctx, c.ID)
+	if err != nil {
+		return training.Status{}, err
+	}
+	return training.Evaluate(c, recs, asOf, s.now().UTC())
+}
+
+// QuotaStatus returns the cadre's status: evaluated fresh when asOf is set, else the stored
+// snapshot; a cadre with no snapshot yet gets one computed and stored now.
+func (s *Service) QuotaStatus(ctx context.Context, scope Scope, cadreID string, asOf training.Date) (training.Status, error) {
+	c, err := s.GetCadre(ctx, scope, cadreID)
+	if err != nil {
+		return training.Status{}, err
+	}
+	if !asOf.IsZero() {
+		return s.Evaluate(ctx, c, asOf)
+	}
+	snap, err := s.Store.GetSnapshot(ctx, cadreID)
+	if err == nil {
+		return snap, nil
+	}
+	if training.ErrorCode(err) != training.ENOTFOUND {
+		return training.Status{}, err
+	}
+	return s.Recompute(ctx, cadreID, training.Date{})
+}
+
+// Recompute evaluates the cadre as of asOf (default today) and stores the snapshot.
+func (s *Service) Recompute(ctx context.Context, cadreID string, asOf training.Date) (training.Status, error) {
+	c, err := s.Store.GetCadre(ctx, cadreID)
+	if err != nil {
+		return training.Status{}, err
+	}
+	if asOf.IsZero() {
+		asOf = s.Today()
+	}
+	st, err := s.Evaluate(ctx, c, asOf)
+	if err != nil {
+		return training.Status{}, err
+	}
+	if err := s.Store.PutSnapshot(ctx, st); err != nil {
+		return training.Status{}, fmt.Errorf("store snapshot of %s: %w", cadreID, err)
+	}
+	return st, nil
+}
+
+// RecomputeResult counts a fan-out.
+type RecomputeResult struct {
+	Recomputed int `json:"recomputed"`
+	Failed     int `json:"failed"`
+}
+
+// RecomputeUnit recomputes every cadre in the unit subtree ("" = all), paging through the store
+// with `workers` concurrent evaluations. Per-cadre failures are counted (and passed to onErr),
+// not fatal; a failure to list is returned.
+func (s *Service) RecomputeUnit(ctx context.Context, unit string, asOf training.Date, workers int, onErr func(cadreID string, err error)) (RecomputeResult, error) {
+	if workers <= 0 {
+		workers = 8
+	}
+	var (
+		mu  sync.Mutex
+		res RecomputeResult
+		wg  sync.WaitGroup
+	)
+	ids := make(chan string)
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ids {
+				_, err := s.Recompute(ctx, id, asOf)
+				mu.Lock()
+				if err != nil {
+					res.Failed++
+				} else {
+					res.Recomputed++
+				}
+				mu.Unlock()
+				if err != nil && onErr != nil {
+					onErr(id, err)
+				}
+			}
+		}()
+	}
+	var listErr error
+	cursor := ""
+	for {
+		page, next, err := s.Store.ListCadres(ctx, unit, cursor, 200)
+		if err != nil {
+			listErr = err
+			break
+		}
+		for _, c := range page {
+			ids <- c.ID
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	close(ids)
+	wg.Wait()
+	return res, listErr
+}
+
+// SyncFormEntries brings the form entries of a record in line with its current stored state
+// (RULES.md §4): an active full-time centralized training is entered (appraisal form always,
+// appointment form when ≥ 2 months); a voided one has its entries withdrawn, with who/when/why.
+// It reads the record from the store rather than trusting an event image, so replays and
+// out-of-order deliveries converge.
+func (s *Service) SyncFormEntries(ctx context.Context, recordID string) error {
+	rec, err := s.Store.GetRecord(ctx, recordID)
+	if err != nil {
+		return err
+	}
+	if rec.Status == training.StatusVoided {
+		w := training.Voiding{Reason: "record voided", By: "system", At: s.now().UTC()}
+		if rec.Void != nil {
+			w = *rec.Void
+		}
+		_, err := s.Store.WithdrawFormEntries(ctx, rec.CadreID, rec.ID, w)
+		return err
+	}
+	for _, e := range training.FormEntries(rec, s.now().UTC()) {
+		if err := s.Store.PutFormEntry(ctx, e); err != nil {
+			return fmt.Errorf("enter %s in %s form: %w", rec.ID, e.Form, err)
+		}
+	}
+	return nil
+}
+
+// FormEntries lists a visible cadre's entries in a form; for the appraisal form only those of
+// year (when year > 0).
+func (s *Service) FormEntries(ctx context.Context, scope Scope, cadreID string, form training.FormKind, year int) ([]training.FormEntry, error) {
+	if _, err := s.GetCadre(ctx, scope, cadreID); err != nil {
+		return nil, err
+	}
+	entries, err := s.Store.ListFormEntries(ctx, cadreID, form)
+	if err != nil {
+		return nil, err
+	}
+	if year == 0 {
+		return entries, nil
+	}
+	out := entries[:0:0]
+	for _, e := range entries {
+		if e.Year == year || (e.Year == 0 && e.EndDate.Year == year) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,185 @@
+// Package config holds the deployment configuration: the e-learning platforms with their webhook
+// signing secrets, and the API keys of HR systems and operators (stored only as SHA-256 hashes).
+//
+// The document (API.md “Configuration”):
+//
+//	{"platforms": {"<platform_id>": {"secrets": ["whsec_..."]}},
+//	 "api_keys": [{"key": "...", "role": "hr", "units": ["cn/cq"]}]}
+//
+// `key` may be given as `key_sha256` (hex) instead. Locally it comes from the file named by
+// CADRE_CONFIG; in AWS from a Secrets Manager secret (see shared/awsboot).
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// Roles, lowest first.
+const (
+	RoleHR    = "hr"
+	RoleAdmin = "admin"
+)
+
+var roleRank = map[string]int{RoleHR: 1, RoleAdmin: 2}
+
+// Config is the parsed configuration. Build it with Parse or LoadFile.
+type Config struct {
+	platforms map[string][]*standardwebhooks.Webhook
+	keys      map[[32]byte]*APIKey
+}
+
+// APIKey is one HR system's or operator's key, known by its hash.
+type APIKey struct {
+	// ID is a short public identifier of the key (the first 12 hex digits of its hash); it scopes
+	// idempotency keys and is logged as the actor.
+	ID    string
+	Role  string
+	Units []string
+}
+
+// Allows reports whether the key's role is at least role.
+func (k *APIKey) Allows(role string) bool { return roleRank[k.Role] >= roleRank[role] }
+
+// Sees reports whether unit lies in one of the key's unit subtrees.
+func (k *APIKey) Sees(unit string) bool {
+	for _, u := range k.Units {
+		if training.InUnit(unit, u) {
+			return true
+		}
+	}
+	return false
+}
+
+type document struct {
+	Platforms map[string]struct {
+		Secrets []string `json:"secrets"`
+	} `json:"platforms"`
+	APIKeys []struct {
+		Key       string   `json:"key"`
+		KeySHA256 string   `json:"key_sha256"`
+		Role      string   `json:"role"`
+		Units     []string `json:"units"`
+	} `json:"api_keys"`
+}
+
+// Parse reads and checks a configuration document. Plain keys are hashed at once and not kept.
+func Parse(b []byte) (*Config, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var doc document
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c := &Config{platforms: map[string][]*standardwebhooks.Webhook{}, keys: map[[32]byte]*APIKey{}}
+	for id, p := range doc.Platforms {
+		if id == "" || len(p.Secrets) == 0 {
+			return nil, fmt.Errorf("config: platform %q needs at least one secret", id)
+		}
+		for i, s := range p.Secrets {
+			if !strings.HasPrefix(s, "whsec_") {
+				return nil, fmt.Errorf("config: platform %q secret %d must start with whsec_", id, i)
+			}
+			wh, err := standardwebhooks.NewWebhook(s)
+			if err != nil {
+				return nil, fmt.Errorf("config: platform %q secret %d: not base64", id, i)
+			}
+			c.platforms[id] = append(c.platforms[id], wh)
+		}
+	}
+	for i, k := range doc.APIKeys {
+		var h [32]byte
+		switch {
+		case k.Key != "" && k.KeySHA256 != "":
+			return nil, fmt.Errorf("config: api_keys[%d]: give key or key_sha256, not both", i)
+		case k.Key != "":
+			h = sha256.Sum256([]byte(k.Key))
+		case k.KeySHA256 != "":
+			raw, err := hex.DecodeString(k.KeySHA256)
+			if err != nil || len(raw) != 32 {
+				return nil, fmt.Errorf("config: api_keys[%d].key_sha256 must be 64 hex digits", i)
+			}
+			copy(h[:], raw)
+		default:
+			return nil, fmt.Errorf("config: api_keys[%d] needs key or key_sha256", i)
+		}
+		if _, ok := roleRank[k.Role]; !ok {
+			return nil, fmt.Errorf("config: api_keys[%d].role must be hr or admin", i)
+		}
+		if len(k.Units) == 0 {
+			return nil, fmt.Errorf("config: api_keys[%d].units must list at least one unit prefix", i)
+		}
+		if _, dup := c.keys[h]; dup {
+			return nil, fmt.Errorf("config: api_keys[%d] repeats a key", i)
+		}
+		c.keys[h] = &APIKey{ID: hex.EncodeToString(h[:6]), Role: k.Role, Units: k.Units}
+	}
+	return c, nil
+}
+
+// LoadFile reads the configuration from a file.
+func LoadFile(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(b)
+}
+
+// Authenticate returns the key for a bearer token, or nil. Tokens are compared by their SHA-256
+// hash, so the lookup never touches a plain key and its timing reveals nothing about stored keys.
+func (c *Config) Authenticate(token string) *APIKey {
+	if token == "" {
+		return nil
+	}
+	h := sha256.Sum256([]byte(token))
+	return c.keys[h]
+}
+
+// Platforms lists the configured platform ids, sorted.
+func (c *Config) Platforms() []string {
+	out := make([]string, 0, len(c.platforms))
+	for id := range c.platforms {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Webhook errors.
+var (
+	ErrUnknownPlatform = errors.New("unknown platform")
+	ErrBadSignature    = errors.New("bad or missing webhook signature")
+)
+
+// VerifyWebhook checks a Standard Webhooks signature (webhook-id, webhook-timestamp,
+// webhook-signature over "<id>.<timestamp>.<body>", HMAC-SHA256, ±300 s clock tolerance) against
+// every secret of the platform: during a rotation any match is enough. The library compares in
+// constant time.
+func (c *Config) VerifyWebhook(platformID string, body []byte, headers http.Header) error {
+	hooks, ok := c.platforms[platformID]
+	if !ok {
+		return ErrUnknownPlatform
+	}
+	var last error
+	for _, wh := range hooks {
+		if err := wh.Verify(body, headers); err == nil {
+			return nil
+		} else {
+			last = err
+		}
+	}
+	return fmt.Errorf("%w: %v", ErrBadSignature, last)
+}

@@ -1,0 +1,204 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// object reads a JSON object field by field, collecting one error per bad field (named with its
+// path, e.g. "completions[3].hours") so a client learns about every problem at once. Fields it
+// was not asked about are rejected as unknown by done(). JSON null counts as absent.
+type object struct {
+	raw    map[string]json.RawMessage
+	prefix string
+	errs   *training.Fields
+	seen   map[string]bool
+}
+
+// parseObject decodes b as a JSON object. where names it in errors ("body" or an item path).
+func parseObject(b []byte, prefix string, errs *training.Fields) (*object, bool) {
+	where := strings.TrimSuffix(prefix, ".")
+	if where == "" {
+		where = "body"
+	}
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		errs.Add(where, "must be a JSON object")
+		return nil, false
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &raw); err != nil {
+		errs.Add(where, "is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return nil, false
+	}
+	return &object{raw: raw, prefix: prefix, errs: errs, seen: map[string]bool{}}, true
+}
+
+func (o *object) get(name string) (json.RawMessage, bool) {
+	o.seen[name] = true
+	v, ok := o.raw[name]
+	if !ok || string(v) == "null" {
+		return nil, false
+	}
+	return v, true
+}
+
+func (o *object) bad(name, format string, args ...any) { o.errs.Add(o.prefix+name, format, args...) }
+
+func (o *object) has(name string) bool { _, ok := o.get(name); return ok }
+
+// str reads a string; required adds "is required" when absent or blank. maxLen counts runes.
+func (o *object) str(name string, required bool, maxLen int) string {
+	v, ok := o.get(name)
+	if !ok {
+		if required {
+			o.bad(name, "is required")
+		}
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		o.bad(name, "must be a string")
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	if required && s == "" {
+		o.bad(name, "is required")
+	}
+	if maxLen > 0 && len([]rune(s)) > maxLen {
+		o.bad(name, "must be at most %d characters", maxLen)
+	}
+	return s
+}
+
+func (o *object) boolean(name string) (bool, bool) {
+	v, ok := o.get(name)
+	if !ok {
+		return false, false
+	}
+	var b bool
+	if err := json.Unmarshal(v, &b); err != nil {
+		o.bad(name, "must be true or false")
+		return false, false
+	}
+	return b, true
+}
+
+// whole reads a whole JSON number.
+func (o *object) whole(name string) (int, bool) {
+	v, ok := o.get(name)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		o.bad(name, "must be a whole number")
+		return 0, false
+	}
+	return n, true
+}
+
+// hours reads 学时 exactly from the JSON number's text (never through float64).
+func (o *object) hours(name string, required bool) (training.Hours, bool) {
+	v, ok := o.get(name)
+	if !ok {
+		if required {
+			o.bad(name, "is required")
+		}
+		return 0, false
+	}
+	if len(v) > 0 && v[0] == '"' {
+		o.bad(name, "must be a JSON number, not a string")
+		return 0, false
+	}
+	h, err := training.ParseHours(string(v))
+	if err != nil {
+		o.bad(name, "must be a number of 学时 with at most 2 decimal places")
+		return 0, false
+	}
+	return h, true
+}
+
+func (o *object) date(name string, required bool) training.Date {
+	v, ok := o.get(name)
+	if !ok {
+		if required {
+			o.bad(name, "is required")
+		}
+		return training.Date{}
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		o.bad(name, "must be a date string YYYY-MM-DD")
+		return training.Date{}
+	}
+	d, err := training.ParseDate(s)
+	if err != nil {
+		o.bad(name, "must be a date YYYY-MM-DD, got %q", s)
+	}
+	return d
+}
+
+func (o *object) timestamp(name string) time.Time {
+	v, ok := o.get(name)
+	if !ok {
+		return time.Time{}
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		o.bad(name, "must be an RFC 3339 timestamp string")
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		o.bad(name, "must be an RFC 3339 timestamp like 2024-04-30T17:00:00+08:00, got %q", s)
+	}
+	return t
+}
+
+// done rejects every field that was not read (API.md: unknown JSON fields are rejected).
+func (o *object) done() {
+	var unknown []string
+	for k := range o.raw {
+		if !o.seen[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		o.bad(k, "is not a known field")
+	}
+}
+
+// queryDate parses an optional date query parameter.
+func queryDate(req httpRequest, name string, errs *training.Fields) training.Date {
+	s, ok := req.QueryStringParameters[name]
+	if !ok || s == "" {
+		return training.Date{}
+	}
+	d, err := training.ParseDate(s)
+	if err != nil {
+		errs.Add(name, "must be a date YYYY-MM-DD, got %q", s)
+	}
+	return d
+}
+
+// queryYear parses an optional year query parameter (0 when absent).
+func queryYear(req httpRequest, errs *training.Fields) int {
+	s, ok := req.QueryStringParameters["year"]
+	if !ok || s == "" {
+		return 0
+	}
+	y, err := strconv.Atoi(s)
+	if err != nil || y < 1900 || y > 9999 {
+		errs.Add("year", "must be a four-digit year, got %q", s)
+		return 0
+	}
+	return y
+}

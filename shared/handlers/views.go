@@ -1,0 +1,74 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// RecordView is a record as the API shows it (the training archive, 干部教育培训档案).
+type RecordView struct {
+	RecordID        string            `json:"record_id"`
+	CadreID         string            `json:"cadre_id"`
+	Kind            training.Kind     `json:"kind"`
+	FullTime        *bool             `json:"full_time,omitempty"`
+	Hours           training.Hours    `json:"hours"`
+	Days            *int              `json:"days,omitempty"`
+	StartDate       training.Date     `json:"start_date,omitzero"`
+	EndDate         training.Date     `json:"end_date,omitzero"`
+	StudiedOn       training.Date     `json:"studied_on,omitzero"`
+	CompletedAt     *time.Time        `json:"completed_at,omitempty"`
+	CourseID        string            `json:"course_id,omitempty"`
+	CourseTitle     string            `json:"course_title,omitempty"`
+	Institution     string            `json:"institution,omitempty"`
+	InstitutionType string            `json:"institution_type,omitempty"`
+	Source          string            `json:"source"`
+	ExternalID      string            `json:"external_id"`
+	Assessment      string            `json:"assessment,omitempty"`
+	Status          string            `json:"status"`
+	Void            *training.Voiding `json:"void,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+}
+
+func recordView(r training.Record) RecordView {
+	v := RecordView{
+		RecordID: r.ID, CadreID: r.CadreID, Kind: r.Kind, Hours: r.Hours,
+		StartDate: r.StartDate, EndDate: r.EndDate, StudiedOn: r.StudiedOn,
+		CourseID: r.CourseID, CourseTitle: r.CourseTitle, Institution: r.Institution,
+		InstitutionType: r.InstitutionType, Source: r.SourceSystem, ExternalID: r.ExternalID,
+		Assessment: string(r.Assessment), Status: string(r.Status), Void: r.Void, CreatedAt: r.CreatedAt,
+	}
+	if v.Source == "" {
+		v.Source = r.Source
+	}
+	if r.Kind == training.KindCentralized {
+		ft, d := r.FullTime, r.Days
+		v.FullTime, v.Days = &ft, &d
+	}
+	if !r.CompletedAt.IsZero() {
+		t := r.CompletedAt
+		v.CompletedAt = &t
+	}
+	return v
+}
+
+func recordViews(rs []training.Record) []RecordView {
+	out := make([]RecordView, len(rs))
+	for i, r := range rs {
+		out[i] = recordView(r)
+	}
+	return out
+}
+
+// statusView shows computed_at in China Standard Time, as HR officers read it.
+func statusView(s training.Status) training.Status {
+	s.ComputedAt = s.ComputedAt.In(training.CST)
+	return s
+}
+
+func entryViews(es []training.FormEntry) []training.FormEntry {
+	if es == nil {
+		return []training.FormEntry{}
+	}
+	return es
+}
