@@ -1,0 +1,293 @@
+package dynamo
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// FromEventAttributes converts a Lambda event image (events.DynamoDBAttributeValue) to SDK
+// attribute values.
+func FromEventAttributes(m map[string]events.DynamoDBAttributeValue) (map[string]types.AttributeValue, error) {
+	if m == nil {
+		return nil, nil
+	}
+	out := make(map[string]types.AttributeValue, len(m))
+	for k, v := range m {
+		av, err := FromEventAttribute(v)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %q: %w", k, err)
+		}
+		out[k] = av
+	}
+	return out, nil
+}
+
+// FromEventAttribute converts one events.DynamoDBAttributeValue to an SDK attribute value.
+func FromEventAttribute(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}, nil
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}, nil
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}, nil
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}, nil
+	case events.DataTypeNull:
+		return &types.AttributeValueMemberNULL{Value: true}, nil
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}, nil
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}, nil
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}, nil
+	case events.DataTypeList:
+		l := v.List()
+		out := make([]types.AttributeValue, len(l))
+		for i, e := range l {
+			av, err := FromEventAttribute(e)
+			if err != nil {
+				return nil, fmt.Errorf("list element %d: %w", i, err)
+			}
+			out[i] = av
+		}
+		return &types.AttributeValueMemberL{Value: out}, nil
+	case events.DataTypeMap:
+		m, err := FromEventAttributes(v.Map())
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			m = map[string]types.AttributeValue{}
+		}
+		return &types.AttributeValueMemberM{Value: m}, nil
+	}
+	return nil, fmt.Errorf("unsupported event attribute type %d", v.DataType())
+}
+
+// ToEventAttributes converts SDK attribute values to a Lambda event image.
+func ToEventAttributes(m map[string]types.AttributeValue) (map[string]events.DynamoDBAttributeValue, error) {
+	if m == nil {
+		return nil, nil
+	}
+	out := make(map[string]events.DynamoDBAttributeValue, len(m))
+	for k, v := range m {
+		ev, err := ToEventAttribute(v)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %q: %w", k, err)
+		}
+		out[k] = ev
+	}
+	return out, nil
+}
+
+// ToEventAttribute converts one SDK attribute value to an events.DynamoDBAttributeValue.
+func ToEventAttribute(v types.AttributeValue) (events.DynamoDBAttributeValue, error) {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return events.NewStringAttribute(v.Value), nil
+	case *types.AttributeValueMemberN:
+		return events.NewNumberAttribute(v.Value), nil
+	case *types.AttributeValueMemberB:
+		return events.NewBinaryAttribute(v.Value), nil
+	case *types.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(v.Value), nil
+	case *types.AttributeValueMemberNULL:
+		return events.NewNullAttribute(), nil
+	case *types.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(v.Value), nil
+	case *types.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(v.Value), nil
+	case *types.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(v.Value), nil
+	case *types.AttributeValueMemberL:
+		out := make([]events.DynamoDBAttributeValue, len(v.Value))
+		for i, e := range v.Value {
+			ev, err := ToEventAttribute(e)
+			if err != nil {
+				return events.DynamoDBAttributeValue{}, fmt.Errorf("list element %d: %w", i, err)
+			}
+			out[i] = ev
+		}
+		return events.NewListAttribute(out), nil
+	case *types.AttributeValueMemberM:
+		m, err := ToEventAttributes(v.Value)
+		if err != nil {
+			return events.DynamoDBAttributeValue{}, err
+		}
+		if m == nil {
+			m = map[string]events.DynamoDBAttributeValue{}
+		}
+		return events.NewMapAttribute(m), nil
+	}
+	return events.DynamoDBAttributeValue{}, fmt.Errorf("unsupported attribute value %T", v)
+}
+
+// changeFromImages makes the Change of a stream record, or reports false when the item is not
+// a training record (cadre, snapshot, form entry, record key) or the event is not INSERT/MODIFY.
+func changeFromImages(eventName, seq string, at time.Time, oldImg, newImg map[string]types.AttributeValue) (training.Change, bool, error) {
+	var kind training.ChangeKind
+	switch eventName {
+	case string(training.ChangeInsert):
+		kind = training.ChangeInsert
+	case string(training.ChangeModify):
+		kind = training.ChangeModify
+	default:
+		return training.Change{}, false, nil
+	}
+	img := newImg
+	if img == nil {
+		img = oldImg
+	}
+	if itemType(img) != typeRecord {
+		return training.Change{}, false, nil
+	}
+	c := training.Change{Seq: seq, Kind: kind, At: at}
+	if newImg != nil {
+		r, err := unmarshalRecord(newImg)
+		if err != nil {
+			return training.Change{}, false, fmt.Errorf("dynamo: stream record %s new image: %w", seq, err)
+		}
+		c.New = &r
+		c.CadreID, c.RecordID = r.CadreID, r.ID
+	}
+	if oldImg != nil && kind == training.ChangeModify {
+		r, err := unmarshalRecord(oldImg)
+		if err != nil {
+			return training.Change{}, false, fmt.Errorf("dynamo: stream record %s old image: %w", seq, err)
+		}
+		c.Old = &r
+		if c.New == nil {
+			c.CadreID, c.RecordID = r.CadreID, r.ID
+		}
+	}
+	if kind == training.ChangeInsert && c.New == nil || kind == training.ChangeModify && (c.New == nil || c.Old == nil) {
+		return training.Change{}, false, fmt.Errorf("dynamo: stream record %s: %s without the images of NEW_AND_OLD_IMAGES", seq, kind)
+	}
+	return c, true, nil
+}
+
+// ChangeFromEventRecord converts a record of a Lambda DynamoDB stream event to a Change; false
+// when the item is not a training record (or the event is a REMOVE, which the store never makes).
+func ChangeFromEventRecord(r events.DynamoDBEventRecord) (training.Change, bool, error) {
+	oldImg, err := FromEventAttributes(r.Change.OldImage)
+	if err != nil {
+		return training.Change{}, false, fmt.Errorf("dynamo: event %s old image: %w", r.EventID, err)
+	}
+	newImg, err := FromEventAttributes(r.Change.NewImage)
+	if err != nil {
+		return training.Change{}, false, fmt.Errorf("dynamo: event %s new image: %w", r.EventID, err)
+	}
+	return changeFromImages(r.EventName, r.Change.SequenceNumber, r.Change.ApproximateCreationDateTime.Time, oldImg, newImg)
+}
+
+// Region and account in the stream ARN of records built by EventRecordFromChange: DynamoDB
+// Local's own.
+const (
+	localRegion  = "ddblocal"
+	localAccount = "000000000000"
+	streamLabel  = "1970-01-01T00:00:00.000"
+)
+
+// EventRecordFromChange builds the stream record that DynamoDB would deliver to a Lambda for c
+// on table: eventName INSERT/MODIFY, eventSource aws:dynamodb, Keys, NewImage (and OldImage for
+// MODIFY) in the item format the Store writes, c.Seq as SequenceNumber, NEW_AND_OLD_IMAGES and
+// c.At as ApproximateCreationDateTime. ChangeFromEventRecord turns it back into c.
+func EventRecordFromChange(c training.Change, table string) (events.DynamoDBEventRecord, error) {
+	if c.New == nil || (c.Kind == training.ChangeModify && c.Old == nil) ||
+		(c.Kind != training.ChangeInsert && c.Kind != training.ChangeModify) {
+		return events.DynamoDBEventRecord{}, fmt.Errorf("dynamo: change %s: %q needs New (and Old for MODIFY)", c.Seq, c.Kind)
+	}
+	newItem, err := marshalRecord(*c.New)
+	if err != nil {
+		return events.DynamoDBEventRecord{}, err
+	}
+	sr := events.DynamoDBStreamRecord{
+		ApproximateCreationDateTime: events.SecondsEpochTime{Time: c.At},
+		SequenceNumber:              c.Seq,
+		StreamViewType:              string(events.DynamoDBStreamViewTypeNewAndOldImages),
+	}
+	if sr.Keys, err = ToEventAttributes(key(cadrePK(c.New.CadreID), recordSK(c.New.ID))); err != nil {
+		return events.DynamoDBEventRecord{}, err
+	}
+	if sr.NewImage, err = ToEventAttributes(newItem); err != nil {
+		return events.DynamoDBEventRecord{}, err
+	}
+	sr.SizeBytes = itemSize(key(cadrePK(c.New.CadreID), recordSK(c.New.ID))) + itemSize(newItem)
+	if c.Kind == training.ChangeModify {
+		oldItem, err := marshalRecord(*c.Old)
+		if err != nil {
+			return events.DynamoDBEventRecord{}, err
+		}
+		if sr.OldImage, err = ToEventAttributes(oldItem); err != nil {
+			return events.DynamoDBEventRecord{}, err
+		}
+		sr.SizeBytes += itemSize(oldItem)
+	}
+	id := sha256.Sum256([]byte(table + "\x00" + c.Seq))
+	return events.DynamoDBEventRecord{
+		AWSRegion:      localRegion,
+		Change:         sr,
+		EventID:        hex.EncodeToString(id[:16]),
+		EventName:      string(c.Kind),
+		EventSource:    "aws:dynamodb",
+		EventVersion:   "1.1",
+		EventSourceArn: fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s/stream/%s", localRegion, localAccount, table, streamLabel),
+	}, nil
+}
+
+// itemSize approximates DynamoDB's item size: attribute names plus value sizes.
+func itemSize(m map[string]types.AttributeValue) int64 {
+	var n int64
+	for k, v := range m {
+		n += int64(len(k)) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int64 {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return int64(len(v.Value))
+	case *types.AttributeValueMemberN:
+		return int64(len(v.Value)+1)/2 + 1
+	case *types.AttributeValueMemberB:
+		return int64(len(v.Value))
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		var n int64
+		for _, s := range v.Value {
+			n += int64(len(s))
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		var n int64
+		for _, s := range v.Value {
+			n += int64(len(s)+1)/2 + 1
+		}
+		return n
+	case *types.AttributeValueMemberBS:
+		var n int64
+		for _, b := range v.Value {
+			n += int64(len(b))
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := int64(3 + len(v.Value))
+		for _, e := range v.Value {
+			n += valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		return 3 + int64(len(v.Value)) + itemSize(v.Value)
+	}
+	return 0
+}

@@ -1,0 +1,601 @@
+// Package dynamo implements training.Store on one DynamoDB table (docs/dynamodb.md has the key
+// design and access patterns) and its stream, and converts stream records to training.Changes
+// for the Lambda stream handlers.
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// Store is training.Store on a DynamoDB table made from TableInput.
+type Store struct {
+	db      *dynamodb.Client
+	streams *dynamodbstreams.Client
+	table   string
+
+	mu        sync.Mutex
+	streamARN string // the table's latest stream, looked up once
+}
+
+var _ training.Store = (*Store)(nil)
+
+// New returns a Store on table. streams may be nil when ReadChanges is not used (the Lambda
+// functions get changes from their event source mapping instead).
+func New(client *dynamodb.Client, streams *dynamodbstreams.Client, table string) *Store {
+	return &Store{db: client, streams: streams, table: table}
+}
+
+// Close releases nothing: the SDK clients are the caller's.
+func (s *Store) Close() error { return nil }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: pk},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func isCondFailed(err error) bool {
+	var e *types.ConditionalCheckFailedException
+	return errors.As(err, &e)
+}
+
+// txCanceled reports whether err is a TransactionCanceledException, and its reason codes.
+func txCanceled(err error) ([]string, bool) {
+	var e *types.TransactionCanceledException
+	if !errors.As(err, &e) {
+		return nil, false
+	}
+	codes := make([]string, len(e.CancellationReasons))
+	for i, r := range e.CancellationReasons {
+		codes[i] = aws.ToString(r.Code)
+	}
+	return codes, true
+}
+
+// getItem reads one item with a strongly consistent GetItem; nil when absent.
+func (s *Store) getItem(ctx context.Context, what, pk, sk string) (map[string]types.AttributeValue, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(pk, sk),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: get %s: %w", what, err)
+	}
+	return out.Item, nil
+}
+
+// queryAll runs a strongly consistent Query on the table through every page.
+func (s *Store) queryAll(ctx context.Context, what string, expr expression.Expression) ([]map[string]types.AttributeValue, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+	}
+	var items []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: query %s: %w", what, err)
+		}
+		items = append(items, page.Items...)
+	}
+	return items, nil
+}
+
+func partitionQuery(pk, skPrefix string, filter *expression.ConditionBuilder) (expression.Expression, error) {
+	kc := expression.Key(attrPK).Equal(expression.Value(pk)).
+		And(expression.Key(attrSK).BeginsWith(skPrefix))
+	b := expression.NewBuilder().WithKeyCondition(kc)
+	if filter != nil {
+		b = b.WithFilter(*filter)
+	}
+	return b.Build()
+}
+
+// ---- cadres
+
+// GetCadre returns the cadre, or ENOTFOUND.
+func (s *Store) GetCadre(ctx context.Context, id string) (training.Cadre, error) {
+	item, err := s.getItem(ctx, fmt.Sprintf("cadre %q", id), cadrePK(id), skProfile)
+	if err != nil {
+		return training.Cadre{}, err
+	}
+	if item == nil {
+		return training.Cadre{}, training.Errorf(training.ENOTFOUND, "cadre %q not found", id)
+	}
+	return unmarshalCadre(item)
+}
+
+func unmarshalCadre(item map[string]types.AttributeValue) (training.Cadre, error) {
+	var it cadreItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return training.Cadre{}, fmt.Errorf("dynamo: unmarshal cadre: %w", err)
+	}
+	return it.cadre()
+}
+
+// PutCadre puts the cadre on condition that it does not exist (expectVersion 0) or that its
+// stored version is expectVersion.
+func (s *Store) PutCadre(ctx context.Context, c training.Cadre, expectVersion int64) (training.Cadre, error) {
+	c.Version = expectVersion + 1
+	item, err := attributevalue.MarshalMap(toCadreItem(c))
+	if err != nil {
+		return training.Cadre{}, fmt.Errorf("dynamo: marshal cadre %q: %w", c.ID, err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(attrPK))
+	if expectVersion != 0 {
+		cond = expression.Name("version").Equal(expression.Value(expectVersion))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return training.Cadre{}, fmt.Errorf("dynamo: build cadre condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if isCondFailed(err) {
+		if expectVersion == 0 {
+			return training.Cadre{}, training.Errorf(training.ECONFLICT, "cadre %q already exists", c.ID)
+		}
+		return training.Cadre{}, training.Errorf(training.ECONFLICT, "cadre %q is not at version %d", c.ID, expectVersion)
+	}
+	if err != nil {
+		return training.Cadre{}, fmt.Errorf("dynamo: put cadre %q: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// cadreCursor is the LastEvaluatedKey of a gsi1 query, all four keys being strings.
+type cadreCursor struct {
+	PK     string `json:"pk"`
+	SK     string `json:"sk"`
+	GSI1PK string `json:"gsi1pk"`
+	GSI1SK string `json:"gsi1sk"`
+}
+
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v) // plain structs: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(cursor string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+	}
+	if err != nil {
+		return training.Errorf(training.EINVALID, "the cursor is not one this service returned")
+	}
+	return nil
+}
+
+// ListCadres queries gsi1 (eventually consistent, as every GSI read): for a subtree first the
+// range of the unit itself, then the range of its descendants (see cadreGSI1SK); for "" the whole
+// index. It reads one item past the page to know whether another page follows, so the last page
+// returns cursor "". The cursor is the last returned item's index key, which also tells the range.
+func (s *Store) ListCadres(ctx context.Context, unitPrefix, cursor string, limit int) ([]training.Cadre, string, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	unit := strings.TrimSuffix(unitPrefix, "/")
+	ranges := []string{""}
+	if unit != "" {
+		ranges = []string{unit + unitSeparator, unit + "/"}
+	}
+	var start map[string]types.AttributeValue
+	if cursor != "" {
+		var c cadreCursor
+		if err := decodeCursor(cursor, &c); err != nil {
+			return nil, "", err
+		}
+		for len(ranges) > 0 && !strings.HasPrefix(c.GSI1SK, ranges[0]) {
+			ranges = ranges[1:]
+		}
+		if len(ranges) == 0 || c.GSI1PK != gsi1PKCadres || c.PK == "" || c.SK == "" {
+			return nil, "", training.Errorf(training.EINVALID, "the cursor does not belong to this listing")
+		}
+		start = map[string]types.AttributeValue{
+			attrPK:     &types.AttributeValueMemberS{Value: c.PK},
+			attrSK:     &types.AttributeValueMemberS{Value: c.SK},
+			attrGSI1PK: &types.AttributeValueMemberS{Value: c.GSI1PK},
+			attrGSI1SK: &types.AttributeValueMemberS{Value: c.GSI1SK},
+		}
+	}
+	var items []cadreItem
+	for _, prefix := range ranges {
+		if len(items) > limit {
+			break
+		}
+		kc := expression.Key(attrGSI1PK).Equal(expression.Value(gsi1PKCadres))
+		if prefix != "" {
+			kc = kc.And(expression.Key(attrGSI1SK).BeginsWith(prefix))
+		}
+		expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+		if err != nil {
+			return nil, "", fmt.Errorf("dynamo: build cadre listing: %w", err)
+		}
+		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			IndexName:                 aws.String(indexGSI1),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ExclusiveStartKey:         start,
+			Limit:                     aws.Int32(int32(min(limit+1, 1000))),
+		})
+		start = nil
+		for p.HasMorePages() && len(items) <= limit {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, "", fmt.Errorf("dynamo: list cadres in %q: %w", unitPrefix, err)
+			}
+			var its []cadreItem
+			if err := attributevalue.UnmarshalListOfMaps(page.Items, &its); err != nil {
+				return nil, "", fmt.Errorf("dynamo: unmarshal cadres: %w", err)
+			}
+			items = append(items, its...)
+		}
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		last := items[limit-1]
+		next = encodeCursor(cadreCursor{PK: last.PK, SK: last.SK, GSI1PK: last.GSI1PK, GSI1SK: last.GSI1SK})
+	}
+	cadres := make([]training.Cadre, 0, len(items))
+	for _, it := range items {
+		c, err := it.cadre()
+		if err != nil {
+			return nil, "", err
+		}
+		cadres = append(cadres, c)
+	}
+	return cadres, next, nil
+}
+
+// ---- records
+
+// CreateRecord writes the record key item and the record item in one TransactWriteItems, each
+// on attribute_not_exists(pk). If the key exists the stored record decides Duplicate/Conflict.
+func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.Record, training.CreateOutcome, error) {
+	if r.ID == "" || r.ContentHash == "" {
+		r.Seal()
+	}
+	if r.Status == "" {
+		r.Status = training.StatusActive
+	}
+	recItem, err := marshalRecord(r)
+	if err != nil {
+		return training.Record{}, "", err
+	}
+	keyItem, err := attributevalue.MarshalMap(recordKeyItem{
+		PK: recordKeyPK(r.ID), SK: skRecordKey, Type: typeRecordKey, ID: r.ID, CadreID: r.CadreID,
+		Source: r.Source, ExternalID: r.ExternalID, ContentHash: r.ContentHash,
+	})
+	if err != nil {
+		return training.Record{}, "", fmt.Errorf("dynamo: marshal record key %q: %w", r.ID, err)
+	}
+	notExists := aws.String("attribute_not_exists(pk)")
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: keyItem, ConditionExpression: notExists}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: recItem, ConditionExpression: notExists}},
+	}}
+	for attempt := 0; ; attempt++ {
+		_, err := s.db.TransactWriteItems(ctx, in)
+		if err == nil {
+			return r, training.Created, nil
+		}
+		codes, canceled := txCanceled(err)
+		if !canceled {
+			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: %w", r.ID, err)
+		}
+		// A condition failed (the key exists) or a concurrent transaction on the same items
+		// interfered: the stored record, read consistently, tells which.
+		existing, gerr := s.GetRecord(ctx, r.ID)
+		if gerr == nil {
+			if existing.ContentHash == r.ContentHash {
+				return existing, training.Duplicate, nil
+			}
+			return existing, training.Conflict, nil
+		}
+		if training.ErrorCode(gerr) != training.ENOTFOUND {
+			return training.Record{}, "", gerr
+		}
+		if attempt >= 8 {
+			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: still canceled (%v) after %d attempts: %w", r.ID, codes, attempt+1, err)
+		}
+		select {
+		case <-ctx.Done():
+			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: %w", r.ID, ctx.Err())
+		case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
+		}
+	}
+}
+
+// GetRecord reads the record key item, then the record in its cadre's partition.
+func (s *Store) GetRecord(ctx context.Context, id string) (training.Record, error) {
+	what := fmt.Sprintf("record %q", id)
+	kItem, err := s.getItem(ctx, what+" key", recordKeyPK(id), skRecordKey)
+	if err != nil {
+		return training.Record{}, err
+	}
+	if kItem == nil {
+		return training.Record{}, training.Errorf(training.ENOTFOUND, "record %q not found", id)
+	}
+	var k recordKeyItem
+	if err := attributevalue.UnmarshalMap(kItem, &k); err != nil {
+		return training.Record{}, fmt.Errorf("dynamo: unmarshal record key %q: %w", id, err)
+	}
+	item, err := s.getItem(ctx, what, cadrePK(k.CadreID), recordSK(id))
+	if err != nil {
+		return training.Record{}, err
+	}
+	if item == nil {
+		return training.Record{}, training.Errorf(training.ENOTFOUND, "record %q not found", id)
+	}
+	return unmarshalRecord(item)
+}
+
+// ListRecords queries the cadre's partition (strongly consistent) for REC# items.
+func (s *Store) ListRecords(ctx context.Context, cadreID string) ([]training.Record, error) {
+	expr, err := partitionQuery(cadrePK(cadreID), recordPrefix, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: build record query: %w", err)
+	}
+	items, err := s.queryAll(ctx, fmt.Sprintf("records of cadre %q", cadreID), expr)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]training.Record, 0, len(items))
+	for _, item := range items {
+		r, err := unmarshalRecord(item)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	sort.SliceStable(recs, func(i, j int) bool {
+		if c := recs[i].AttributionDate().Compare(recs[j].AttributionDate()); c != 0 {
+			return c > 0
+		}
+		return recs[i].ID < recs[j].ID
+	})
+	return recs, nil
+}
+
+// VoidRecord updates the record item on condition that it is still active.
+func (s *Store) VoidRecord(ctx context.Context, id string, v training.Voiding) (training.Record, bool, error) {
+	r, err := s.GetRecord(ctx, id)
+	if err != nil {
+		return training.Record{}, false, err
+	}
+	if r.Status == training.StatusVoided {
+		return r, false, nil
+	}
+	vi, err := attributevalue.Marshal(toVoidItem(&v))
+	if err != nil {
+		return training.Record{}, false, fmt.Errorf("dynamo: marshal voiding: %w", err)
+	}
+	upd := expression.Set(expression.Name("status"), expression.Value(string(training.StatusVoided))).
+		Set(expression.Name("void"), expression.Value(vi))
+	cond := expression.Name("status").Equal(expression.Value(string(training.StatusActive)))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return training.Record{}, false, fmt.Errorf("dynamo: build void update: %w", err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(cadrePK(r.CadreID), recordSK(id)),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if isCondFailed(err) { // voided meanwhile by someone else
+		r, err := s.GetRecord(ctx, id)
+		return r, false, err
+	}
+	if err != nil {
+		return training.Record{}, false, fmt.Errorf("dynamo: void record %q: %w", id, err)
+	}
+	r, err = unmarshalRecord(out.Attributes)
+	if err != nil {
+		return training.Record{}, false, err
+	}
+	return r, true, nil
+}
+
+// ---- snapshots
+
+// PutSnapshot puts the status on condition that none is stored or the stored one was not
+// computed later.
+func (s *Store) PutSnapshot(ctx context.Context, st training.Status) error {
+	it, err := toStatusItem(st)
+	if err != nil {
+		return err
+	}
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return fmt.Errorf("dynamo: marshal status of %q: %w", st.CadreID, err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(attrPK)).
+		Or(expression.Name("computed_at_ns").LessThanEqual(expression.Value(it.ComputedAtNS)))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: build snapshot condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if isCondFailed(err) { // a newer snapshot is stored: keep it
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: put snapshot of %q: %w", st.CadreID, err)
+	}
+	return nil
+}
+
+// GetSnapshot returns the cadre's snapshot, or ENOTFOUND.
+func (s *Store) GetSnapshot(ctx context.Context, cadreID string) (training.Status, error) {
+	item, err := s.getItem(ctx, fmt.Sprintf("snapshot of %q", cadreID), cadrePK(cadreID), skStatus)
+	if err != nil {
+		return training.Status{}, err
+	}
+	if item == nil {
+		return training.Status{}, training.Errorf(training.ENOTFOUND, "no status snapshot for cadre %q", cadreID)
+	}
+	var it statusItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return training.Status{}, fmt.Errorf("dynamo: unmarshal snapshot of %q: %w", cadreID, err)
+	}
+	var st training.Status
+	if err := json.Unmarshal([]byte(it.Doc), &st); err != nil {
+		return training.Status{}, fmt.Errorf("dynamo: decode snapshot of %q: %w", cadreID, err)
+	}
+	return st, nil
+}
+
+// ---- form entries
+
+// PutFormEntry puts the entry on condition that no withdrawn entry has its key.
+func (s *Store) PutFormEntry(ctx context.Context, e training.FormEntry) error {
+	item, err := attributevalue.MarshalMap(toFormEntryItem(e))
+	if err != nil {
+		return fmt.Errorf("dynamo: marshal form entry: %w", err)
+	}
+	cond := expression.AttributeNotExists(expression.Name(attrPK)).
+		Or(expression.Name("status").NotEqual(expression.Value(string(training.EntryWithdrawn))))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: build form entry condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if isCondFailed(err) { // withdrawn for good
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dynamo: put %s entry of record %q for cadre %q: %w", e.Form, e.RecordID, e.CadreID, err)
+	}
+	return nil
+}
+
+func (s *Store) formEntries(ctx context.Context, cadreID, skPrefix string, filter *expression.ConditionBuilder) ([]training.FormEntry, error) {
+	expr, err := partitionQuery(cadrePK(cadreID), skPrefix, filter)
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: build form entry query: %w", err)
+	}
+	items, err := s.queryAll(ctx, fmt.Sprintf("form entries of cadre %q", cadreID), expr)
+	if err != nil {
+		return nil, err
+	}
+	var its []formEntryItem
+	if err := attributevalue.UnmarshalListOfMaps(items, &its); err != nil {
+		return nil, fmt.Errorf("dynamo: unmarshal form entries: %w", err)
+	}
+	entries := make([]training.FormEntry, 0, len(its))
+	for _, it := range its {
+		e, err := it.entry()
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// ListFormEntries queries the cadre's partition for FORM#<form># items.
+func (s *Store) ListFormEntries(ctx context.Context, cadreID string, form training.FormKind) ([]training.FormEntry, error) {
+	entries, err := s.formEntries(ctx, cadreID, formSKPrefix(form), nil)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		if c := entries[i].StartDate.Compare(entries[j].StartDate); c != 0 {
+			return c > 0
+		}
+		return entries[i].RecordID < entries[j].RecordID
+	})
+	return entries, nil
+}
+
+// WithdrawFormEntries queries the cadre's active entries of the record (any form) and withdraws
+// each with an update conditional on its still being active.
+func (s *Store) WithdrawFormEntries(ctx context.Context, cadreID, recordID string, w training.Voiding) (int, error) {
+	filter := expression.Name("record_id").Equal(expression.Value(recordID)).
+		And(expression.Name("status").Equal(expression.Value(string(training.EntryActive))))
+	entries, err := s.formEntries(ctx, cadreID, formPrefix, &filter)
+	if err != nil {
+		return 0, err
+	}
+	wi, err := attributevalue.Marshal(toVoidItem(&w))
+	if err != nil {
+		return 0, fmt.Errorf("dynamo: marshal withdrawal: %w", err)
+	}
+	upd := expression.Set(expression.Name("status"), expression.Value(string(training.EntryWithdrawn))).
+		Set(expression.Name("withdrawal"), expression.Value(wi))
+	cond := expression.Name("status").Equal(expression.Value(string(training.EntryActive)))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return 0, fmt.Errorf("dynamo: build withdrawal: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       key(cadrePK(cadreID), formSK(e.Form, e.RecordID)),
+			UpdateExpression:          expr.Update(),
+			ConditionExpression:       expr.Condition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+		})
+		if isCondFailed(err) { // withdrawn meanwhile: keeps its first withdrawal
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("dynamo: withdraw %s entry of record %q for cadre %q: %w", e.Form, recordID, cadreID, err)
+		}
+		n++
+	}
+	return n, nil
+}
