@@ -173,6 +173,11 @@ func Generate(today training.Date) *Dataset {
 			Rank:     b.rankName(ranks[b.rng.IntN(len(ranks))]),
 			JoinedOn: training.Date{Year: b.y - 3 - b.rng.IntN(20), Month: time.Month(1 + b.rng.IntN(12)), Day: 1},
 		}
+		// The current rank was reached some years ago (given, so that a second run's PUT is no change).
+		c.Profile.RankEffectiveOn = training.Date{Year: b.y - 2 - b.rng.IntN(3), Month: time.Month(1 + b.rng.IntN(12)), Day: 1}
+		if c.Profile.RankEffectiveOn.Before(c.Profile.JoinedOn) {
+			c.Profile.RankEffectiveOn = c.Profile.JoinedOn
+		}
 		b.ds.Cadres = append(b.ds.Cadres, c)
 		b.scenario(&b.ds.Cadres[len(b.ds.Cadres)-1], i)
 	}

@@ -206,6 +206,14 @@ func (d *demoRun) load(ctx context.Context) error {
 	var jobs []func() error
 	for _, c := range d.ds.Cadres {
 		jobs = append(jobs, func() error {
+			if c.Change != nil {
+				// Rank history is append-only: on a second run the cadre already holds the
+				// later rank, and PUTting the earlier one again would be refused.
+				st, _, err := d.c.do(ctx, http.MethodGet, "/v1/cadres/"+c.ID, d.keys[c.ID], nil, nil, http.StatusOK, http.StatusNotFound)
+				if err != nil || st == http.StatusOK {
+					return err
+				}
+			}
 			_, _, err := d.c.do(ctx, http.MethodPut, "/v1/cadres/"+c.ID, d.keys[c.ID], nil, c.Profile, http.StatusOK, http.StatusCreated)
 			return err
 		})
