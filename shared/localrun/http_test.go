@@ -277,7 +277,7 @@ func TestRouting(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		method, path, fn string
-		params       map[string]string
+		params           map[string]string
 	}{
 		{"GET", "/v1/cadres/c1", "param", map[string]string{"cadre_id": "c1"}},
 		{"GET", "/v1/cadres/special", "literal", nil},
