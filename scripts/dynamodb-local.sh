@@ -2,7 +2,7 @@
 # DynamoDB Local for tests and `make run STORE=dynamodb`.
 #
 #   scripts/dynamodb-local.sh start           start one instance; prints DYNAMODB_ENDPOINT=... and its run id
-#   scripts/dynamodb-local.sh stop [RUN_ID]   stop that instance, or every instance this script started
+#   scripts/dynamodb-local.sh stop [RUN_ID]   stop that instance, or every one `start` started
 #   scripts/dynamodb-local.sh run -- CMD ...  start, run CMD with DYNAMODB_ENDPOINT exported, always stop,
 #                                             exit with CMD's status
 #   scripts/dynamodb-local.sh install         only download (and cache) DynamoDB Local
@@ -191,6 +191,8 @@ install)
 	;;
 start)
 	dir=$(start_instance)
+	# Remembered for a plain `stop`; instances of a concurrent `run` are not listed there.
+	basename "$dir" >>"$CACHE/started"
 	echo "DYNAMODB_ENDPOINT=$(<"$dir/endpoint")"
 	echo "DYNAMODB_LOCAL_RUN=$(basename "$dir")"
 	;;
@@ -198,10 +200,11 @@ stop)
 	if [[ $# -gt 0 ]]; then
 		[[ $1 =~ ^[A-Za-z0-9]+$ ]] || die "bad run id: $1"
 		stop_instance "$RUNS/$1"
-	elif [[ -d $RUNS ]]; then
-		for dir in "$RUNS"/*/; do
-			[[ -d $dir ]] && stop_instance "${dir%/}"
-		done
+	elif [[ -f $CACHE/started ]]; then
+		while read -r id; do
+			[[ $id =~ ^[A-Za-z0-9]+$ ]] && stop_instance "$RUNS/$id"
+		done <"$CACHE/started"
+		rm -f "$CACHE/started"
 	fi
 	;;
 run)
