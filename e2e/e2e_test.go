@@ -373,6 +373,8 @@ func TestE2E(t *testing.T) {
 				{"SnapshotFollowsRecords", testSnapshotFollows},
 				{"QuotaStatusAsOf", testQuotaStatusAsOf},
 				{"Recompute", testRecompute},
+				{"LeadershipAndUnitBoundary", testLeadershipAndUnitBoundary},
+				{"ExactHours", testExactHours},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 			}
@@ -859,4 +861,66 @@ func testRecompute(t *testing.T, e *env) {
 	wantProblem(t, e.do(t, req{method: "POST", path: "/v1/recompute", key: keyAdmin, body: map[string]any{"cadre_id": cadre, "all": true}}), 400, "body")
 	wantProblem(t, e.do(t, req{method: "POST", path: "/v1/recompute", key: keyAdmin, body: map[string]any{"all": true, "as_of": "someday", "x": 1}}), 400, "as_of", "x")
 	wantProblem(t, e.do(t, req{method: "POST", path: "/v1/recompute", key: keyAdmin, body: `{"all": true}`, contentType: "text/plain"}), 415)
+}
+
+func testLeadershipAndUnitBoundary(t *testing.T, e *env) {
+	cadre := e.id("leader")
+	r := e.do(t, req{method: "PUT", path: "/v1/cadres/" + cadre, key: keyCQ, body: map[string]any{
+		"name": "王五", "unit": unitCQ, "rank": "county_deputy", "rank_effective_on": "2023-01-01", "leadership_member": true,
+	}})
+	wantStatus(t, r, 201)
+	results(t, e.send(t, centralized(e.id("lead-1"), cadre, "2024-03-01", "2024-04-30", 61, 320, true)))
+	r = e.do(t, req{method: "GET", path: "/v1/cadres/" + cadre + "/quota-status?as_of=2025-12-31", key: keyCQ})
+	wantStatus(t, r, 200)
+	st := r.json(t)
+	if st["category"] != "county_and_above" {
+		t.Errorf("category %v, want county_and_above", st["category"])
+	}
+	lead := requirement(t, st, "leadership_party_school_5y")
+	if lead["state"] != "met" || measure(lead, "achieved", "days") != float64(61) || measure(lead, "target", "days") != float64(60) {
+		t.Errorf("leadership_party_school_5y %v, want met with 61 of 60 days", lead)
+	}
+	five := requirement(t, st, "centralized_5y")
+	// 61 of 90 days after 1096 of 1826 days of the plan period: ahead of pace on days.
+	if five["state"] != "on_track" || measure(five, "achieved", "hours") != float64(320) || measure(five, "remaining", "days") != float64(29) {
+		t.Errorf("centralized_5y %v, want on_track, 320 hours achieved, 29 days remaining", five)
+	}
+	if w, _ := five["window"].(map[string]any); w["start"] != "2023-01-01" || w["end"] != "2027-12-31" {
+		t.Errorf("centralized_5y window %v", five["window"])
+	}
+
+	// Unit prefixes compare by whole segments: cn/cq does not see cn/cqx.
+	other := e.id("cqx")
+	r = e.do(t, req{method: "PUT", path: "/v1/cadres/" + other, key: keyAdmin, body: map[string]any{"name": "赵六", "unit": "cn/cqx/a", "rank": townshipRk}})
+	wantStatus(t, r, 201)
+	wantProblem(t, e.do(t, req{method: "GET", path: "/v1/cadres/" + other, key: keyCQ}), 404)
+	wantStatus(t, e.do(t, req{method: "GET", path: "/v1/cadres/" + other, key: keyAdmin}), 200)
+}
+
+// testExactHours: 500 online completions of 0.1 学时 make exactly 50 学时 and meet the online
+// target (RULES.md §2: exact decimals, 不少于 includes the number), through JSON, the store and
+// the evaluation.
+func testExactHours(t *testing.T, e *env) {
+	cadre := e.id("exact")
+	e.putCadre(t, keyCQ, cadre, unitCQ, townshipRk)
+	for b := 0; b < 5; b++ {
+		var items []any
+		for i := 0; i < 100; i++ {
+			n := b*100 + i
+			items = append(items, map[string]any{"event_id": e.id(fmt.Sprintf("tenth-%d", n)), "cadre_id": cadre, "kind": "online",
+				"studied_on": "2025-02-03", "hours": 0.1})
+		}
+		body, _ := json.Marshal(map[string]any{"completions": items})
+		for i, res := range results(t, e.webhook(t, platform, body, time.Now(), secretOld)) {
+			if res["status"] != "created" {
+				t.Fatalf("batch %d item %d: %v", b, i, res)
+			}
+		}
+	}
+	r := e.do(t, req{method: "GET", path: "/v1/cadres/" + cadre + "/quota-status?as_of=2025-12-31", key: keyCQ})
+	wantStatus(t, r, 200)
+	o := requirement(t, r.json(t), "online_annual")
+	if measure(o, "achieved", "hours") != float64(50) || o["state"] != "met" || measure(o, "remaining", "hours") != float64(0) {
+		t.Errorf("online_annual %v, want exactly 50 hours, met", o)
+	}
 }
