@@ -28,6 +28,7 @@
 package localrun
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,7 +125,7 @@ type Server struct {
 	now      func() time.Time
 	router   *router
 	spec     Spec
-	fns      map[string]lambda.Handler
+	fns      map[string]*function
 	ln       net.Listener
 	http     *http.Server
 	dlq      *deadLetters
@@ -197,9 +198,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	for k, v := range o.Handlers {
 		byName[k] = v
 	}
-	s.fns = map[string]lambda.Handler{}
+	s.fns = map[string]*function{}
 	for name, fn := range byName {
-		s.fns[name] = lambda.NewHandler(fn)
+		s.fns[name] = &function{fn: fn}
 	}
 	for _, r := range spec.Routes {
 		if s.fns[r.Function] == nil {
@@ -312,7 +313,37 @@ func (s *Server) invoke(ctx context.Context, fn string, payload []byte) (out []b
 		AwsRequestID:       newRequestID(),
 		InvokedFunctionArn: "arn:aws:lambda:local:" + localAccountID + ":function:" + fn,
 	})
-	return h.Invoke(ctx, payload)
+	return h.invoke(ctx, payload)
+}
+
+// function is one function's pool of execution environments. As in Lambda, an environment serves
+// one invocation at a time and concurrent invocations get environments of their own. That is also
+// what makes aws-lambda-go's Handler.Invoke safe to use here: it returns the bytes of a pooled
+// buffer that it has already put back into its handler's pool, so the bytes must be copied before
+// that handler runs again (with one shared handler, concurrent requests could read each other's
+// responses).
+type function struct {
+	fn   any
+	mu   sync.Mutex
+	idle []lambda.Handler
+}
+
+func (f *function) invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	f.mu.Lock()
+	var h lambda.Handler
+	if n := len(f.idle); n > 0 {
+		h, f.idle = f.idle[n-1], f.idle[:n-1]
+	}
+	f.mu.Unlock()
+	if h == nil {
+		h = lambda.NewHandler(f.fn)
+	}
+	out, err := h.Invoke(ctx, payload)
+	out = bytes.Clone(out) // before h can be reused; a panic above discards h, like a crashed environment
+	f.mu.Lock()
+	f.idle = append(f.idle, h)
+	f.mu.Unlock()
+	return out, err
 }
 
 // asyncInvoker is handlers.Deps.Invoker: it runs recompute-quota in a tracked goroutine.
