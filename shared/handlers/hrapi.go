@@ -46,7 +46,8 @@ func (h *hrAPI) route(ctx context.Context, req httpRequest) (httpResponse, error
 		RouteAppraisalEntries:   h.appraisalEntries,
 	}[req.RouteKey]
 	if !ok {
-		return httpResponse{}, training.Errorf(training.ENOTFOUND, "no route %s", req.RouteKey)
+		// The $default route brings every request that matches no route of API.md here.
+		return httpResponse{}, training.Errorf(training.ENOTFOUND, "no route %s %s; see API.md for the routes under /v1", req.RequestContext.HTTP.Method, req.RawPath)
 	}
 	key, err := authenticate(h.d.Config, req, config.RoleHR)
 	if err != nil {

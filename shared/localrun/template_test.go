@@ -28,13 +28,14 @@ func TestSpecFromRepoTemplate(t *testing.T) {
 		"POST /v1/cadres/{cadre_id}/self-study":         "record-self-study",
 		"POST /v1/webhooks/completions/{platform_id}":   "ingest-completions",
 		"POST /v1/recompute":                            "recompute-quota",
+		"$default":                                      "hr-api",
 	} {
 		if routes[key] != fn {
 			t.Errorf("route %s → %q, want %q", key, routes[key], fn)
 		}
 	}
-	if len(spec.Routes) != 11 {
-		t.Errorf("%d routes, want 11", len(spec.Routes))
+	if len(spec.Routes) != 12 {
+		t.Errorf("%d routes, want 12 (API.md's 11 and $default)", len(spec.Routes))
 	}
 	consumers := map[string]Consumer{}
 	for _, c := range spec.Consumers {

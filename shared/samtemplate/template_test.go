@@ -35,6 +35,10 @@ var apiRoutes = []samtemplate.Route{
 	{Method: "GET", Path: "/v1/health", Function: "hr-api"},
 }
 
+// defaultRoute catches every request no route of API.md matches, so that it too gets a
+// problem+json 404 from hr-api instead of API Gateway's own {"message":"Not Found"}.
+var defaultRoute = samtemplate.Route{Method: "ANY", Path: "$default", Function: "hr-api"}
+
 func mustLoad(tb testing.TB) *samtemplate.Template {
 	tb.Helper()
 	tpl, err := samtemplate.Load(filepath.Join(repoRoot, "template.yaml"))
@@ -101,7 +105,7 @@ func TestRoutes(t *testing.T) {
 		got[routeKey(r)] = r
 	}
 	want := map[string]samtemplate.Route{}
-	for _, r := range apiRoutes {
+	for _, r := range append(apiRoutes, defaultRoute) {
 		want[routeKey(r)] = r
 		g, ok := got[routeKey(r)]
 		switch {
