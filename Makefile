@@ -35,6 +35,10 @@ sam-validate:
 sam-build:
 	scripts/sam.sh build
 
+# Write throughput of the embedded store (docs/benchmarks.md says how to read the numbers).
+bench:
+	$(GO) test -run '^$$' -bench CreateRecord -benchtime 2s -count 3 ./shared/bolt/
+
 clean:
 	rm -rf .aws-sam bin
 
