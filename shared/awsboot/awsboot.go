@@ -11,11 +11,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -46,7 +47,7 @@ func Load(ctx context.Context) (handlers.Deps, error) {
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), dynamodbstreams.NewFromConfig(awsCfg), table)
 	deps := handlers.Deps{Store: store, StoreKind: "dynamodb", Config: cfg, Now: time.Now, Log: log}
 	if fn := os.Getenv("AWS_LAMBDA_FUNCTION_NAME"); fn != "" {
-		deps.Invoker = &selfInvoker{client: lambda.NewFromConfig(awsCfg), function: fn}
+		deps.Invoker = &selfInvoker{client: awslambda.NewFromConfig(awsCfg), function: fn}
 	}
 	return deps, nil
 }
@@ -67,12 +68,12 @@ func loadConfig(ctx context.Context, awsCfg aws.Config) (*config.Config, error) 
 
 // selfInvoker invokes the running function itself asynchronously (InvocationType Event).
 type selfInvoker struct {
-	client   *lambda.Client
+	client   *awslambda.Client
 	function string
 }
 
 func (s *selfInvoker) InvokeAsync(ctx context.Context, payload []byte) error {
-	_, err := s.client.Invoke(ctx, &lambda.InvokeInput{
+	_, err := s.client.Invoke(ctx, &awslambda.InvokeInput{
 		FunctionName:   aws.String(s.function),
 		InvocationType: lambdatypes.InvocationTypeEvent,
 		Payload:        payload,
@@ -81,6 +82,16 @@ func (s *selfInvoker) InvokeAsync(ctx context.Context, payload []byte) error {
 		return fmt.Errorf("invoke %s asynchronously: %w", s.function, err)
 	}
 	return nil
+}
+
+// Run is the whole main of a function: build the dependencies once per cold start (failing fast),
+// build the handler from them and hand it to the Lambda runtime.
+func Run[H any](handler func(handlers.Deps) H) {
+	deps, err := Load(context.Background())
+	if err != nil {
+		Fail(err)
+	}
+	lambda.Start(handler(deps))
 }
 
 // Fail logs a cold-start failure as JSON and exits: Lambda reports the init error and retries

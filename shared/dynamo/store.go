@@ -149,9 +149,23 @@ func (s *Store) PutCadre(ctx context.Context, c training.Cadre, expectVersion in
 	if expectVersion != 0 {
 		cond = expression.Name("version").Equal(expression.Value(expectVersion))
 	}
+	stored, err := s.putIf(ctx, fmt.Sprintf("cadre %q", c.ID), item, cond)
+	switch {
+	case err != nil:
+		return training.Cadre{}, err
+	case !stored && expectVersion == 0:
+		return training.Cadre{}, training.Errorf(training.ECONFLICT, "cadre %q already exists", c.ID)
+	case !stored:
+		return training.Cadre{}, training.Errorf(training.ECONFLICT, "cadre %q is not at version %d", c.ID, expectVersion)
+	}
+	return c, nil
+}
+
+// putIf puts item when cond holds and reports whether it did; a failed condition is not an error.
+func (s *Store) putIf(ctx context.Context, what string, item map[string]types.AttributeValue, cond expression.ConditionBuilder) (bool, error) {
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
-		return training.Cadre{}, fmt.Errorf("dynamo: build cadre condition: %w", err)
+		return false, fmt.Errorf("dynamo: build the condition for %s: %w", what, err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.table),
@@ -161,15 +175,12 @@ func (s *Store) PutCadre(ctx context.Context, c training.Cadre, expectVersion in
 		ExpressionAttributeValues: expr.Values(),
 	})
 	if isCondFailed(err) {
-		if expectVersion == 0 {
-			return training.Cadre{}, training.Errorf(training.ECONFLICT, "cadre %q already exists", c.ID)
-		}
-		return training.Cadre{}, training.Errorf(training.ECONFLICT, "cadre %q is not at version %d", c.ID, expectVersion)
+		return false, nil
 	}
 	if err != nil {
-		return training.Cadre{}, fmt.Errorf("dynamo: put cadre %q: %w", c.ID, err)
+		return false, fmt.Errorf("dynamo: put %s: %w", what, err)
 	}
-	return c, nil
+	return true, nil
 }
 
 // cadreCursor is the LastEvaluatedKey of a gsi1 query, all four keys being strings.
@@ -448,26 +459,11 @@ func (s *Store) PutSnapshot(ctx context.Context, st training.Status) error {
 	if err != nil {
 		return fmt.Errorf("dynamo: marshal status of %q: %w", st.CadreID, err)
 	}
+	// A newer snapshot already stored is kept: the put just does not happen.
 	cond := expression.AttributeNotExists(expression.Name(attrPK)).
 		Or(expression.Name("computed_at_ns").LessThanEqual(expression.Value(it.ComputedAtNS)))
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("dynamo: build snapshot condition: %w", err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.table),
-		Item:                      item,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	if isCondFailed(err) { // a newer snapshot is stored: keep it
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("dynamo: put snapshot of %q: %w", st.CadreID, err)
-	}
-	return nil
+	_, err = s.putIf(ctx, fmt.Sprintf("snapshot of %q", st.CadreID), item, cond)
+	return err
 }
 
 // GetSnapshot returns the cadre's snapshot, or ENOTFOUND.
@@ -498,26 +494,11 @@ func (s *Store) PutFormEntry(ctx context.Context, e training.FormEntry) error {
 	if err != nil {
 		return fmt.Errorf("dynamo: marshal form entry: %w", err)
 	}
+	// A withdrawn entry stays withdrawn for good: the put just does not happen.
 	cond := expression.AttributeNotExists(expression.Name(attrPK)).
 		Or(expression.Name("status").NotEqual(expression.Value(string(training.EntryWithdrawn))))
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("dynamo: build form entry condition: %w", err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.table),
-		Item:                      item,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	if isCondFailed(err) { // withdrawn for good
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("dynamo: put %s entry of record %q for cadre %q: %w", e.Form, e.RecordID, e.CadreID, err)
-	}
-	return nil
+	_, err = s.putIf(ctx, fmt.Sprintf("%s entry of record %q for cadre %q", e.Form, e.RecordID, e.CadreID), item, cond)
+	return err
 }
 
 func (s *Store) formEntries(ctx context.Context, cadreID, skPrefix string, filter *expression.ConditionBuilder) ([]training.FormEntry, error) {

@@ -57,14 +57,9 @@ func (h *hrAPI) route(ctx context.Context, req httpRequest) (httpResponse, error
 }
 
 func (h *hrAPI) putCadre(ctx context.Context, req httpRequest, key *config.APIKey) (httpResponse, error) {
-	b, err := jsonBody(req)
+	o, errs, err := requestObject(req)
 	if err != nil {
 		return httpResponse{}, err
-	}
-	var errs training.Fields
-	o, ok := parseObject(b, "", &errs)
-	if !ok {
-		return httpResponse{}, errs.Err()
 	}
 	in := app.ProfileInput{
 		Name:            o.str("name", true, 100),
@@ -76,8 +71,7 @@ func (h *hrAPI) putCadre(ctx context.Context, req httpRequest, key *config.APIKe
 	in.LeadershipMember, _ = o.boolean("leadership_member")
 	o.done()
 	// The service's own checks too, so every bad field is named at once.
-	errs = mergeFields(errs, h.svc.CheckProfile(req.PathParameters["cadre_id"], in))
-	if err := errs.Err(); err != nil {
+	if err := mergeFields(*errs, h.svc.CheckProfile(req.PathParameters["cadre_id"], in)).Err(); err != nil {
 		return httpResponse{}, err
 	}
 	c, created, err := h.svc.PutCadre(ctx, key, req.PathParameters["cadre_id"], in)
@@ -137,14 +131,9 @@ func (h *hrAPI) listRecords(ctx context.Context, req httpRequest, key *config.AP
 }
 
 func (h *hrAPI) voidRecord(ctx context.Context, req httpRequest, key *config.APIKey) (httpResponse, error) {
-	b, err := jsonBody(req)
+	o, errs, err := requestObject(req)
 	if err != nil {
 		return httpResponse{}, err
-	}
-	var errs training.Fields
-	o, ok := parseObject(b, "", &errs)
-	if !ok {
-		return httpResponse{}, errs.Err()
 	}
 	reason := o.str("reason", true, 500)
 	o.done()

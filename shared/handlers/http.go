@@ -137,6 +137,21 @@ func jsonBody(req httpRequest) ([]byte, error) {
 	return body(req)
 }
 
+// requestObject reads a JSON object body (Content-Type checked, size limited). The returned
+// Fields collects the errors of the fields read from it.
+func requestObject(req httpRequest) (*object, *training.Fields, error) {
+	b, err := jsonBody(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	errs := &training.Fields{}
+	o, ok := parseObject(b, "", errs)
+	if !ok {
+		return nil, nil, errs.Err()
+	}
+	return o, errs, nil
+}
+
 // authenticate resolves the bearer key and checks its role.
 func authenticate(cfg *config.Config, req httpRequest, role string) (*config.APIKey, error) {
 	auth := header(req, "Authorization")

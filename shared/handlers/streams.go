@@ -131,14 +131,9 @@ func (f *recomputeFn) http(ctx context.Context, req httpRequest) (httpResponse, 
 	if err != nil {
 		return httpResponse{}, err
 	}
-	b, err := jsonBody(req)
+	o, errs, err := requestObject(req)
 	if err != nil {
 		return httpResponse{}, err
-	}
-	var errs training.Fields
-	o, ok := parseObject(b, "", &errs)
-	if !ok {
-		return httpResponse{}, errs.Err()
 	}
 	cadreID := o.str("cadre_id", false, 128)
 	unit := o.str("unit", false, 256)
@@ -151,7 +146,7 @@ func (f *recomputeFn) http(ctx context.Context, req httpRequest) (httpResponse, 
 			n++
 		}
 	}
-	if n != 1 && len(errs) == 0 {
+	if n != 1 && len(*errs) == 0 {
 		errs.Add("body", `give exactly one of "cadre_id", "unit" or "all": true`)
 	}
 	if err := errs.Err(); err != nil {
