@@ -12,8 +12,10 @@ export CADRE_DATA_DIR CADRE_CONFIG
 
 .PHONY: run test unit vet sam-validate sam-build demo bench clean
 
+# Built to bin/ and run directly (not `go run`, which reports a Ctrl-C'd program as a failure).
 run:
-	$(GO) run ./cmd/cadred -addr 127.0.0.1:$(PORT) -store $(STORE) $(if $(DYNAMODB_ENDPOINT),-dynamodb-endpoint $(DYNAMODB_ENDPOINT))
+	$(GO) build -o bin/cadred ./cmd/cadred
+	exec bin/cadred -addr 127.0.0.1:$(PORT) -store $(STORE) $(if $(DYNAMODB_ENDPOINT),-dynamodb-endpoint $(DYNAMODB_ENDPOINT))
 
 # Go tests run once, with DynamoDB Local started for the whole run (and stopped afterwards);
 # CADRE_REQUIRE_DYNAMODB makes the DynamoDB tests fail rather than skip if it is not there.
