@@ -15,6 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -58,8 +61,14 @@ func run(log *slog.Logger) error {
 		table         = flag.String("table", "cadre-training-local", "DynamoDB table (created if missing)")
 		scheduleEvery = flag.Duration("schedule-every", 0, "also fire the schedule at this interval (0: only at its time, 02:00 Asia/Shanghai)")
 		poll          = flag.Duration("poll", 200*time.Millisecond, "stream poll interval")
+		pprofAddr     = flag.String("pprof", "", "serve Go's net/http/pprof profiles on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	)
 	flag.Parse()
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, log); err != nil {
+			return err
+		}
+	}
 
 	cfg, err := config.LoadFile(*configPath)
 	if err != nil {
@@ -122,4 +131,23 @@ func run(log *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// servePprof serves the profiling endpoints on their own loopback listener, never on the API's.
+func servePprof(addr string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-pprof must be a loopback address like 127.0.0.1:6060, not %q", addr)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("-pprof: %w", err)
+	}
+	log.Info("pprof", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
 }
