@@ -55,11 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.keySC, "hr-key-sc", "demo-hr-key-sc", "HR API key for units under cn/sc")
 	fs.StringVar(&o.adminKey, "admin-key", "demo-admin-key", "admin API key (POST /v1/recompute if snapshots lag)")
 	fs.DurationVar(&o.wait, "wait", 15*time.Second, "how long to wait for the stored snapshots and form entries to catch up")
-	// One request at a time by default: the local server (shared/localrun) answers concurrent
-	// requests to one function with each other's bytes now and then (a 500 {"message":"Internal
-	// Server Error"}): aws-lambda-go's Handler.Invoke returns a pooled buffer's bytes after putting
-	// the buffer back in the pool. Sequential loading takes about 3 s anyway.
-	fs.IntVar(&o.concurrency, "concurrency", 1, "requests in flight (more than 1 trips a local-server bug, see the comment)")
+	// Four in flight: loading takes about a second. (The local server used to mix up the responses
+	// of concurrent requests to one function; it gives each its own environment since 736215f.)
+	fs.IntVar(&o.concurrency, "concurrency", 4, "requests in flight")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
