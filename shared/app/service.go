@@ -59,11 +59,10 @@ func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in Profi
 	if err := s.CheckProfile(id, in).Err(); err != nil {
 		return training.Cadre{}, false, err
 	}
-	today := s.Today()
 	rank, _ := training.CurrentPolicy(s.now()).LookupRank(in.Rank)
 	eff := in.RankEffectiveOn
 	if eff.IsZero() {
-		eff = today
+		eff = s.Today()
 	}
 	for attempt := 0; ; attempt++ {
 		cur, err := s.Store.GetCadre(ctx, id)
@@ -83,13 +82,13 @@ func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in Profi
 			next = training.Cadre{ID: id, CreatedAt: now}
 		}
 		next.Name, next.Unit, next.LeadershipMember, next.JoinedOn = in.Name, in.Unit, in.LeadershipMember, in.JoinedOn
-		next.Rank, next.RankTitle, next.Category = rank.Code, rank.Title, rank.Category
 		next.UpdatedAt = now
 		hist, herr := appendRank(cur.RankHistory, rank.Code, eff)
 		if herr != nil {
 			return training.Cadre{}, false, herr
 		}
 		next.RankHistory = hist
+		s.setCurrentRank(&next)
 		saved, err := s.Store.PutCadre(ctx, next, cur.Version)
 		if training.ErrorCode(err) == training.ECONFLICT && attempt < maxPutCadreRetries {
 			continue // a concurrent update won; apply ours on top of it
@@ -173,7 +172,8 @@ func checkUnit(unit string) string {
 	return ""
 }
 
-// GetCadre returns a cadre visible in scope, else ENOTFOUND.
+// GetCadre returns a cadre visible in scope, else ENOTFOUND. Its rank, rank_title and category
+// are those in force today (a promotion dated in the future shows from its date on).
 func (s *Service) GetCadre(ctx context.Context, scope Scope, id string) (training.Cadre, error) {
 	c, err := s.Store.GetCadre(ctx, id)
 	if err != nil {
@@ -182,7 +182,16 @@ func (s *Service) GetCadre(ctx context.Context, scope Scope, id string) (trainin
 	if !visible(scope, c.Unit) {
 		return training.Cadre{}, training.Errorf(training.ENOTFOUND, "cadre %s not found", id)
 	}
+	s.setCurrentRank(&c)
 	return c, nil
+}
+
+// setCurrentRank sets the profile's rank fields to the rank of its history in force today.
+func (s *Service) setCurrentRank(c *training.Cadre) {
+	code := training.RankOn(*c, s.Today())
+	if ri, ok := training.CurrentPolicy(s.now()).LookupRank(code); ok {
+		c.Rank, c.RankTitle, c.Category = ri.Code, ri.Title, ri.Category
+	}
 }
 
 // SubmitResult is the outcome of one submitted record.

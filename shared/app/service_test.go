@@ -300,3 +300,34 @@ func TestRecomputeUnit(t *testing.T) {
 		t.Fatalf("all: recomputed=%d, want %d", got, want)
 	}
 }
+
+// A promotion dated in the future is kept in the history but the profile shows the rank in force
+// today until then; evaluations as of a later date use the new rank (RULES.md §1).
+func TestPutCadreFutureRank(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	mustPut(t, s, "c-1", app.ProfileInput{Name: "张三", Unit: "cn/cq", Rank: "staff_1", RankEffectiveOn: training.MustDate("2024-01-01")})
+	c := mustPut(t, s, "c-1", app.ProfileInput{Name: "张三", Unit: "cn/cq", Rank: "county_deputy", RankEffectiveOn: training.MustDate("2025-09-01")})
+	if got, want := c.Rank, "staff_1"; got != want {
+		t.Fatalf("rank today=%q, want %q (the promotion is dated 2025-09-01, today is 2025-06-30)", got, want)
+	}
+	if got, want := len(c.RankHistory), 2; got != want {
+		t.Fatalf("history len=%d, want %d", got, want)
+	}
+	later := *s
+	later.Now = func() time.Time { return time.Date(2025, 9, 2, 0, 0, 0, 0, time.UTC) }
+	got, err := later.GetCadre(ctx, nil, "c-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rank != "county_deputy" || got.Category != "county_and_above" {
+		t.Fatalf("after the effective date: rank=%q category=%q", got.Rank, got.Category)
+	}
+	st, err := s.QuotaStatus(ctx, nil, "c-1", training.MustDate("2025-12-31"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.Category, "county_and_above"; got != want {
+		t.Fatalf("category as of 2025-12-31=%q, want %q", got, want)
+	}
+}
