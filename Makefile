@@ -50,24 +50,8 @@ clean:
 # Against an already running `make run` (127.0.0.1:$(PORT)) load it directly, as often as you like:
 #   go run ./cmd/demo                                  (or: go run ./cmd/demo -url http://127.0.0.1:$(PORT))
 demo:
-	@tmp=$$(mktemp -d); srv=; \
-	trap 'if [ -n "$$srv" ]; then kill $$srv 2>/dev/null || true; wait $$srv 2>/dev/null || true; fi; rm -rf "$$tmp"' EXIT; \
-	$(GO) build -o "$$tmp/cadred" ./cmd/cadred; \
-	$(GO) build -o "$$tmp/demo" ./cmd/demo; \
-	port=$${DEMO_PORT:-}; \
-	while [ -z "$$port" ]; do p=$$((20000 + RANDOM % 40000)); \
-	  if ! (exec 3<>/dev/tcp/127.0.0.1/$$p) 2>/dev/null; then port=$$p; fi; \
-	done; \
-	url=http://127.0.0.1:$$port; \
-	CADRE_DATA_DIR="$$tmp/data" "$$tmp/cadred" -addr 127.0.0.1:$$port -store embedded 2>"$$tmp/cadred.log" & srv=$$!; \
-	for i in $$(seq 1 150); do \
-	  if curl -fsS -o /dev/null "$$url/v1/health" 2>/dev/null; then break; fi; \
-	  if ! kill -0 $$srv 2>/dev/null; then echo "cadred did not start:" >&2; cat "$$tmp/cadred.log" >&2; exit 1; fi; \
-	  sleep 0.1; \
-	done; \
-	curl -fsS -o /dev/null "$$url/v1/health" || { echo "cadred not healthy at $$url after 15s:" >&2; tail -20 "$$tmp/cadred.log" >&2; exit 1; }; \
-	echo "cadred on $$url (data dir $$tmp/data, removed afterwards)"; \
-	"$$tmp/demo" -url "$$url" || { rc=$$?; echo "--- cadred log (last 30 lines):" >&2; tail -30 "$$tmp/cadred.log" >&2; exit $$rc; }
+	$(GO) build -o bin/demo ./cmd/demo
+	SERVER_PORT=$(DEMO_PORT) scripts/with-server.sh bin/demo -url '{url}'
 
 # make load: like make demo, build the local server and cmd/loadgen, start the server on a free port
 # (LOAD_PORT to choose one) with a fresh temporary data dir, run the bounded load against it
@@ -76,24 +60,5 @@ demo:
 # Against an already running `make run`: go run ./cmd/loadgen
 .PHONY: load
 load:
-	@tmp=$$(mktemp -d); srv=; \
-	trap 'if [ -n "$$srv" ]; then kill $$srv 2>/dev/null || true; wait $$srv 2>/dev/null || true; fi; rm -rf "$$tmp"' EXIT; \
-	$(GO) build -o "$$tmp/cadred" ./cmd/cadred; \
-	$(GO) build -o "$$tmp/loadgen" ./cmd/loadgen; \
-	port=$${LOAD_PORT:-}; \
-	while [ -z "$$port" ]; do p=$$((20000 + RANDOM % 40000)); \
-	  if ! (exec 3<>/dev/tcp/127.0.0.1/$$p) 2>/dev/null; then port=$$p; fi; \
-	done; \
-	url=http://127.0.0.1:$$port; \
-	CADRE_DATA_DIR="$$tmp/data" "$$tmp/cadred" -addr 127.0.0.1:$$port -store embedded 2>"$$tmp/cadred.log" & srv=$$!; \
-	for i in $$(seq 1 150); do \
-	  if curl -fsS -o /dev/null "$$url/v1/health" 2>/dev/null; then break; fi; \
-	  if ! kill -0 $$srv 2>/dev/null; then echo "cadred did not start:" >&2; cat "$$tmp/cadred.log" >&2; exit 1; fi; \
-	  sleep 0.1; \
-	done; \
-	curl -fsS -o /dev/null "$$url/v1/health" || { echo "cadred not healthy at $$url after 15s:" >&2; tail -20 "$$tmp/cadred.log" >&2; exit 1; }; \
-	echo "cadred on $$url (data dir $$tmp/data, removed afterwards)"; \
-	rc=0; "$$tmp/loadgen" -url "$$url" $(LOADGEN_FLAGS) || rc=$$?; \
-	echo "cadred peak RSS: $$(awk '/VmHWM/ {print $$2, $$3}' /proc/$$srv/status 2>/dev/null || echo unknown)"; \
-	if [ $$rc -ne 0 ]; then echo "--- cadred log (last 30 lines):" >&2; tail -30 "$$tmp/cadred.log" >&2; fi; \
-	exit $$rc
+	$(GO) build -o bin/loadgen ./cmd/loadgen
+	SERVER_PORT=$(LOAD_PORT) SERVER_RSS=1 scripts/with-server.sh bin/loadgen -url '{url}' $(LOADGEN_FLAGS)
