@@ -80,7 +80,8 @@ type FormStore interface {
 type ChangeFeed interface {
 	// ReadChanges returns up to limit changes made after cursor ("" = the oldest retained),
 	// oldest first, and the cursor to pass next time (unchanged when there is nothing new).
-	// Changes of one cadre come in the order they were made. An unreadable cursor is EINVALID.
+	// Changes of one cadre come in the order they were made. limit ≤ 0 means 100. An unreadable
+	// cursor is EINVALID.
 	ReadChanges(ctx context.Context, cursor string, limit int) ([]Change, string, error)
 }
 
