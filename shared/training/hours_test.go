@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestParseHours(t *testing.T) {
@@ -122,4 +123,29 @@ func TestHoursJSON(t *testing.T) {
 			t.Fatalf("unmarshal 1e2 = %v, want error", h)
 		}
 	})
+}
+
+// API.md “(platform_id, event_id) is the idempotency key. The same key with the same content again
+// → duplicate … different content → conflict”: content is compared by value, so 1.5 and 1.50 学时,
+// or one instant written in two offsets, are the same content; other hours are not.
+func TestSealContentHash(t *testing.T) {
+	base := func() Record {
+		return Record{Source: "platform/p", ExternalID: "e1", CadreID: "c", Kind: KindOnline, Hours: 150,
+			CompletedAt: time.Date(2024, 4, 30, 17, 0, 0, 0, CST)}
+	}
+	a := base()
+	a.Seal()
+	same := base()
+	same.CompletedAt = time.Date(2024, 4, 30, 9, 0, 0, 0, time.UTC)
+	same.CreatedAt = time.Now()
+	same.Seal()
+	if a.ContentHash != same.ContentHash || a.ID != same.ID {
+		t.Fatalf("same content sealed differently: %s/%s vs %s/%s", a.ID, a.ContentHash, same.ID, same.ContentHash)
+	}
+	other := base()
+	other.Hours = 151
+	other.Seal()
+	if other.ContentHash == a.ContentHash || other.ID != a.ID {
+		t.Fatalf("other hours: hash %s (want different from %s), id %s (want %s)", other.ContentHash, a.ContentHash, other.ID, a.ID)
+	}
 }

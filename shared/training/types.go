@@ -122,11 +122,13 @@ func RecordID(source, externalID string) string {
 
 // Seal sets r.ID and r.ContentHash from the record's key and content. The hash covers what the
 // source sent (not the status, voiding or creation time), so a replay with the same content is a
-// duplicate and one with other content a conflict.
+// duplicate and one with other content a conflict. completed_at counts as an instant: the same
+// moment written with another UTC offset is the same content.
 func (r *Record) Seal() {
 	r.ID = RecordID(r.Source, r.ExternalID)
 	c := *r
 	c.ID, c.Status, c.Void, c.ContentHash, c.CreatedAt = "", "", nil, "", time.Time{}
+	c.CompletedAt = c.CompletedAt.UTC() // the same instant in another offset is the same content
 	b, _ := json.Marshal(c) // struct of plain fields: cannot fail
 	sum := sha256.Sum256(b)
 	r.ContentHash = hex.EncodeToString(sum[:])
