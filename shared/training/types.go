@@ -129,7 +129,7 @@ func (r *Record) Seal() {
 	c := *r
 	c.ID, c.Status, c.Void, c.ContentHash, c.CreatedAt = "", "", nil, "", time.Time{}
 	c.CompletedAt = c.CompletedAt.UTC() // the same instant in another offset is the same content
-	b, _ := json.Marshal(c) // struct of plain fields: cannot fail
+	b, _ := json.Marshal(c)             // struct of plain fields: cannot fail
 	sum := sha256.Sum256(b)
 	r.ContentHash = hex.EncodeToString(sum[:])
 }
