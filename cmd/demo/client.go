@@ -1,25 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/cadre-training/cadretrain/cmd/internal/apiclient"
 )
 
 // client talks to the server through the public API only.
 type client struct {
-	base     string // e.g. http://127.0.0.1:3000
-	http     *http.Client
+	api      apiclient.Client
 	platform string
 	secrets  []string
 }
@@ -38,43 +34,21 @@ func (e *apiError) Error() string {
 // do sends a JSON request (body marshalled unless it is already []byte) and returns the status and
 // body; a status outside want is an *apiError.
 func (c *client) do(ctx context.Context, method, path, key string, hdr http.Header, body any, want ...int) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, ok := body.([]byte)
-		if !ok {
-			var err error
-			if b, err = json.Marshal(body); err != nil {
-				return 0, nil, err
-			}
+	b, ok := body.([]byte)
+	if !ok && body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return 0, nil, err
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	st, rb, err := c.api.Do(ctx, method, path, key, hdr, b)
 	if err != nil {
-		return 0, nil, err
+		return st, nil, err
 	}
-	for k, vs := range hdr {
-		req.Header[k] = vs
+	if len(want) > 0 && !slices.Contains(want, st) {
+		return st, rb, &apiError{Method: method, Path: path, Status: st, Body: strings.TrimSpace(string(rb))}
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, nil, err
-	}
-	if len(want) > 0 && !slices.Contains(want, resp.StatusCode) {
-		return resp.StatusCode, rb, &apiError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(rb))}
-	}
-	return resp.StatusCode, rb, nil
+	return st, rb, nil
 }
 
 // getJSON GETs path and decodes a 200 answer into v.
@@ -92,19 +66,10 @@ func (c *client) getJSON(ctx context.Context, path, key string, v any) error {
 // webhook POSTs a signed completion body (one completion or {"completions": [...]}) to the
 // platform's endpoint, signed with secret number which (the platform rotates its secrets).
 func (c *client) webhook(ctx context.Context, msgID string, which int, body []byte) (int, []byte, error) {
-	wh, err := standardwebhooks.NewWebhook(c.secrets[which%len(c.secrets)])
-	if err != nil {
-		return 0, nil, fmt.Errorf("platform secret: %w", err)
-	}
-	now := time.Now()
-	sig, err := wh.Sign(msgID, now, body)
+	h, err := apiclient.PlatformHeaders(c.secrets, which, msgID, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	h := http.Header{}
-	h.Set(standardwebhooks.HeaderWebhookID, msgID)
-	h.Set(standardwebhooks.HeaderWebhookTimestamp, fmt.Sprint(now.Unix()))
-	h.Set(standardwebhooks.HeaderWebhookSignature, sig)
 	return c.do(ctx, http.MethodPost, "/v1/webhooks/completions/"+c.platform, "", h, body, http.StatusOK, http.StatusConflict)
 }
 

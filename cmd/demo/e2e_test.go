@@ -2,18 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cadre-training/cadretrain/shared/bolt"
-	"github.com/cadre-training/cadretrain/shared/config"
-	"github.com/cadre-training/cadretrain/shared/localrun"
+	"github.com/cadre-training/cadretrain/cmd/internal/apiclient/apitest"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -23,32 +18,13 @@ func TestDemoAgainstLocalServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the local server")
 	}
-	root := filepath.Join("..", "..")
-	cfgPath := filepath.Join(root, "config", "demo.json")
-	cfg, err := config.LoadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	store, err := bolt.Open(filepath.Join(dir, "cadretrain.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := localrun.Start(context.Background(), localrun.Options{
-		Addr: "127.0.0.1:0", Store: store, StoreKind: "embedded", Table: "demo", Config: cfg,
-		TemplatePath: filepath.Join(root, "template.yaml"), DataDir: dir,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	url, cfgPath := apitest.StartLocalServer(t, "demo", 0)
 
 	ds := Generate(training.Today(time.Now()))
 	n := len(ds.SelfStudy) + len(ds.Completions) + len(ds.Single)
 	for i, want := range []string{fmt.Sprintf("(%d created, 0 replayed", n), fmt.Sprintf("(0 created, %d replayed", n)} {
 		var out, errb bytes.Buffer
-		if code := run([]string{"-url", srv.URL(), "-config", cfgPath}, &out, &errb); code != 0 {
+		if code := run([]string{"-url", url, "-config", cfgPath}, &out, &errb); code != 0 {
 			t.Fatalf("run %d: exit %d: %s\n%s", i+1, code, errb.String(), out.String())
 		}
 		s := out.String()

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cadre-training/cadretrain/cmd/internal/apiclient"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -49,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	o := options{stdout: stdout}
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:3000", "base URL of the running server")
-	fs.StringVar(&o.config, "config", defaultConfig(), "configuration file (for the platform's webhook secrets)")
+	fs.StringVar(&o.config, "config", apiclient.DefaultConfig(), "configuration file (for the platform's webhook secrets)")
 	fs.StringVar(&o.platform, "platform", "elearn-demo", "platform id the completions come from")
 	fs.StringVar(&o.keyCQ, "hr-key-cq", "demo-hr-key-cq", "HR API key for units under cn/cq")
 	fs.StringVar(&o.keySC, "hr-key-sc", "demo-hr-key-sc", "HR API key for units under cn/sc")
@@ -76,33 +77,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func defaultConfig() string {
-	if p := os.Getenv("CADRE_CONFIG"); p != "" {
-		return p
-	}
-	return "config/demo.json"
-}
-
-func platformSecrets(path, platform string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("the platform secrets come from the configuration: %w (use -config)", err)
-	}
-	var doc struct {
-		Platforms map[string]struct {
-			Secrets []string `json:"secrets"`
-		} `json:"platforms"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("configuration %s: %w", path, err)
-	}
-	p := doc.Platforms[platform]
-	if len(p.Secrets) == 0 {
-		return nil, fmt.Errorf("configuration %s has no secrets for platform %q", path, platform)
-	}
-	return p.Secrets, nil
-}
-
 // view is what the demo learned about one cadre.
 type view struct {
 	now, last   training.Status
@@ -125,13 +99,13 @@ type demoRun struct {
 }
 
 func demo(ctx context.Context, o options) error {
-	secrets, err := platformSecrets(o.config, o.platform)
+	secrets, err := apiclient.PlatformSecrets(o.config, o.platform)
 	if err != nil {
 		return err
 	}
 	d := &demoRun{
 		o:       o,
-		c:       &client{base: o.url, http: &http.Client{Timeout: 20 * time.Second}, platform: o.platform, secrets: secrets},
+		c:       &client{api: apiclient.Client{Base: o.url, HTTP: &http.Client{Timeout: 20 * time.Second}}, platform: o.platform, secrets: secrets},
 		ds:      Generate(o.today),
 		keys:    map[string]string{},
 		records: map[string]string{},

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"reflect"
@@ -15,8 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-
+	"github.com/cadre-training/cadretrain/cmd/internal/apiclient"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -25,7 +22,7 @@ const maxShownErrors = 5
 
 type loader struct {
 	o       options
-	http    *http.Client
+	api     apiclient.Client
 	secrets []string
 	today   training.Date
 	unit    string
@@ -41,7 +38,7 @@ type loader struct {
 }
 
 func loadgen(ctx context.Context, o options) (bool, error) {
-	secrets, err := platformSecrets(o.config, o.platform)
+	secrets, err := apiclient.PlatformSecrets(o.config, o.platform)
 	if err != nil {
 		return false, err
 	}
@@ -50,12 +47,12 @@ func loadgen(ctx context.Context, o options) (bool, error) {
 		secrets: secrets,
 		today:   training.Today(time.Now()),
 		unit:    "cn/cq/load/" + o.runID,
-		http: &http.Client{Timeout: o.timeout, Transport: &http.Transport{
+		api: apiclient.Client{Base: o.url, HTTP: &http.Client{Timeout: o.timeout, Transport: &http.Transport{
 			MaxIdleConns: o.concurrency + 8, MaxIdleConnsPerHost: o.concurrency + 8, IdleConnTimeout: 30 * time.Second,
-		}},
+		}}},
 		hours: make([]atomic.Int64, o.cadres),
 	}
-	defer l.http.CloseIdleConnections()
+	defer l.api.HTTP.CloseIdleConnections()
 	for i := range o.cadres {
 		l.cadres = append(l.cadres, fmt.Sprintf("load-%s-%05d", o.runID, i))
 	}
@@ -111,37 +108,9 @@ func clip(b []byte, n int) string {
 	return s
 }
 
-// do sends one request and reads the whole answer.
-func (l *loader) do(ctx context.Context, method, path, key string, hdr http.Header, body []byte) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, l.o.url+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	for k, vs := range hdr {
-		req.Header[k] = vs
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := l.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-// expect is do that turns any other status into an error naming the request and the answer.
+// expect is Do that turns any other status into an error naming the request and the answer.
 func (l *loader) expect(ctx context.Context, method, path, key string, body []byte, want int) ([]byte, error) {
-	st, b, err := l.do(ctx, method, path, key, nil, body)
+	st, b, err := l.api.Do(ctx, method, path, key, nil, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -154,7 +123,7 @@ func (l *loader) expect(ctx context.Context, method, path, key string, body []by
 func (l *loader) health(ctx context.Context) error {
 	hc, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	st, b, err := l.do(hc, http.MethodGet, "/v1/health", "", nil, nil)
+	st, b, err := l.api.Do(hc, http.MethodGet, "/v1/health", "", nil, nil)
 	if err != nil {
 		return fmt.Errorf("cannot reach the server at %s (%v): start it with make run, or use make load, which starts its own", l.o.url, err)
 	}
@@ -305,7 +274,7 @@ func (l *loader) one(ctx context.Context, k Kind, i int, rng *rand.Rand) error {
 		})
 		path := "/v1/cadres/" + id + "/self-study"
 		key := fmt.Sprintf("loadgen-%s-%d", l.o.runID, i)
-		st, b, err := l.do(ctx, http.MethodPost, path, l.o.hrKey, http.Header{"Idempotency-Key": {key}}, body)
+		st, b, err := l.api.Do(ctx, http.MethodPost, path, l.o.hrKey, http.Header{"Idempotency-Key": {key}}, body)
 		if err == nil && st == http.StatusCreated {
 			l.hours[c].Add(int64(h))
 			l.writes.Add(1)
@@ -318,7 +287,7 @@ func (l *loader) one(ctx context.Context, k Kind, i int, rng *rand.Rand) error {
 		if k == KindFresh {
 			path += "?as_of=" + l.today.String()
 		}
-		st, b, err := l.do(ctx, http.MethodGet, path, l.o.hrKey, nil, nil)
+		st, b, err := l.api.Do(ctx, http.MethodGet, path, l.o.hrKey, nil, nil)
 		if err == nil && st == http.StatusOK {
 			return nil
 		}
@@ -375,21 +344,12 @@ func (l *loader) webhook(ctx context.Context, i int, rng *rand.Rand) error {
 	}
 	body, _ := json.Marshal(map[string]any{"completions": items})
 	msgID := fmt.Sprintf("msg_load_%s_%d", l.o.runID, i)
-	wh, err := standardwebhooks.NewWebhook(l.secrets[i%len(l.secrets)])
-	if err != nil {
-		return fmt.Errorf("platform secret: %w", err)
-	}
-	now := time.Now()
-	sig, err := wh.Sign(msgID, now, body)
+	hdr, err := apiclient.PlatformHeaders(l.secrets, i, msgID, body)
 	if err != nil {
 		return err
 	}
-	hdr := http.Header{}
-	hdr.Set(standardwebhooks.HeaderWebhookID, msgID)
-	hdr.Set(standardwebhooks.HeaderWebhookTimestamp, fmt.Sprint(now.Unix()))
-	hdr.Set(standardwebhooks.HeaderWebhookSignature, sig)
 	path := "/v1/webhooks/completions/" + l.o.platform
-	st, b, err := l.do(ctx, http.MethodPost, path, "", hdr, body)
+	st, b, err := l.api.Do(ctx, http.MethodPost, path, "", hdr, body)
 	if err != nil || st != http.StatusOK {
 		return describe(http.MethodPost, path, "webhook-id: "+msgID, body, st, b, err, http.StatusOK)
 	}

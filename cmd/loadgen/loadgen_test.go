@@ -2,18 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cadre-training/cadretrain/shared/bolt"
-	"github.com/cadre-training/cadretrain/shared/config"
-	"github.com/cadre-training/cadretrain/shared/localrun"
+	"github.com/cadre-training/cadretrain/cmd/internal/apiclient/apitest"
 )
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
@@ -155,29 +149,10 @@ func TestShortLoadAgainstLocalServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the local server")
 	}
-	root := filepath.Join("..", "..")
-	cfgPath := filepath.Join(root, "config", "demo.json")
-	cfg, err := config.LoadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	store, err := bolt.Open(filepath.Join(dir, "cadretrain.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := localrun.Start(context.Background(), localrun.Options{
-		Addr: "127.0.0.1:0", Store: store, StoreKind: "embedded", Table: "load", Config: cfg,
-		TemplatePath: filepath.Join(root, "template.yaml"), DataDir: dir, Poll: 50 * time.Millisecond,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	url, cfgPath := apitest.StartLocalServer(t, "load", 50*time.Millisecond)
 
 	var out, errb bytes.Buffer
-	code := run([]string{"-url", srv.URL(), "-config", cfgPath, "-cadres", "20", "-requests", "300", "-concurrency", "8",
+	code := run([]string{"-url", url, "-config", cfgPath, "-cadres", "20", "-requests", "300", "-concurrency", "8",
 		"-duration", "60s", "-sample", "5", "-catchup-timeout", "30s", "-run-id", "t1"}, &out, &errb)
 	s := out.String()
 	t.Log("\n" + s)

@@ -26,7 +26,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +35,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cadre-training/cadretrain/cmd/internal/apiclient"
 )
 
 func main() {
@@ -71,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o := options{stdout: stdout, stderr: stderr}
 	var mix string
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:3000", "base URL of the running server (loopback only)")
-	fs.StringVar(&o.config, "config", defaultConfig(), "configuration file (for the platform's webhook secrets)")
+	fs.StringVar(&o.config, "config", apiclient.DefaultConfig(), "configuration file (for the platform's webhook secrets)")
 	fs.StringVar(&o.platform, "platform", "elearn-demo", "platform id the webhook completions come from")
 	fs.StringVar(&o.hrKey, "hr-key", "demo-hr-key-cq", "HR API key covering cn/cq")
 	fs.StringVar(&o.adminKey, "admin-key", "demo-admin-key", "admin API key (one POST /v1/recompute for the load's unit before the load)")
@@ -177,31 +178,4 @@ func CheckLoopback(raw string) error {
 		return refuse
 	}
 	return nil
-}
-
-func defaultConfig() string {
-	if p := os.Getenv("CADRE_CONFIG"); p != "" {
-		return p
-	}
-	return "config/demo.json"
-}
-
-func platformSecrets(path, platform string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("the platform secrets come from the configuration: %w (use -config)", err)
-	}
-	var doc struct {
-		Platforms map[string]struct {
-			Secrets []string `json:"secrets"`
-		} `json:"platforms"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("configuration %s: %w", path, err)
-	}
-	p := doc.Platforms[platform]
-	if len(p.Secrets) == 0 {
-		return nil, fmt.Errorf("configuration %s has no secrets for platform %q", path, platform)
-	}
-	return p.Secrets, nil
 }

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +24,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/cadre-training/cadretrain/cmd/internal/apiclient"
 )
 
 func main() {
@@ -42,7 +43,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var secrets secretList
 	fs.Var(&secrets, "secret", "signing secret whsec_<base64> (repeatable; default: the first secret of -platform in -config)")
 	platform := fs.String("platform", "elearn-demo", "platform whose secret to use when -secret is not given")
-	cfgPath := fs.String("config", defaultConfig(), "configuration file with the platforms' secrets")
+	cfgPath := fs.String("config", apiclient.DefaultConfig(), "configuration file with the platforms' secrets")
 	id := fs.String("id", "", "webhook-id (default: a random msg_… id)")
 	file := fs.String("file", "", "file holding the exact body (default: read stdin)")
 	post := fs.String("post", "", "send the signed request to this URL and print the status and response body")
@@ -63,13 +64,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func defaultConfig() string {
-	if p := os.Getenv("CADRE_CONFIG"); p != "" {
-		return p
-	}
-	return "config/demo.json"
 }
 
 func sign(secrets []string, platform, cfgPath, id, file, post string, ts int64, stdin io.Reader, stdout io.Writer) error {
@@ -132,7 +126,7 @@ func Headers(secrets []string, id string, at time.Time, body []byte) (http.Heade
 	if len(secrets) == 0 {
 		return nil, errors.New("no secret")
 	}
-	sigs := make([]string, 0, len(secrets))
+	signers := make([]*standardwebhooks.Webhook, 0, len(secrets))
 	for i, s := range secrets {
 		if !strings.HasPrefix(s, "whsec_") {
 			return nil, fmt.Errorf("secret %d must start with whsec_", i+1)
@@ -141,39 +135,25 @@ func Headers(secrets []string, id string, at time.Time, body []byte) (http.Heade
 		if err != nil {
 			return nil, fmt.Errorf("secret %d: %w", i+1, err)
 		}
-		sig, err := wh.Sign(id, at, body)
-		if err != nil {
-			return nil, err
-		}
-		sigs = append(sigs, sig)
+		signers = append(signers, wh)
 	}
-	h := http.Header{}
-	h.Set(standardwebhooks.HeaderWebhookID, id)
-	h.Set(standardwebhooks.HeaderWebhookTimestamp, fmt.Sprint(at.Unix()))
-	h.Set(standardwebhooks.HeaderWebhookSignature, strings.Join(sigs, " "))
-	return h, nil
+	return apiclient.WebhookHeaders(id, at, body, signers...)
 }
 
-// platformSecret reads the first secret of a platform from the configuration document
-// ({"platforms": {"<id>": {"secrets": [...]}}, ...}).
+// platformSecret reads the first secret of a platform from the configuration file.
 func platformSecret(path, platform string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("no -secret given and the configuration cannot be read: %w", err)
 	}
-	var doc struct {
-		Platforms map[string]struct {
-			Secrets []string `json:"secrets"`
-		} `json:"platforms"`
+	secrets, err := apiclient.ParseSecrets(path, b)
+	if err != nil {
+		return "", err
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return "", fmt.Errorf("configuration %s: %w", path, err)
-	}
-	p, ok := doc.Platforms[platform]
-	if !ok || len(p.Secrets) == 0 {
+	if len(secrets[platform]) == 0 {
 		return "", fmt.Errorf("configuration %s has no secret for platform %q", path, platform)
 	}
-	return p.Secrets[0], nil
+	return secrets[platform][0], nil
 }
 
 func send(url string, h http.Header, body []byte, stdout io.Writer) error {
