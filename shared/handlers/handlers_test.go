@@ -363,6 +363,16 @@ func TestIngestCompletions(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ErrBadKindNamesKindOnly", func(t *testing.T) {
+		p := problem(t, send(`{"event_id": "evt-k", "cadre_id": "c-001", "kind": "offline", "full_time": false, "hours": 1, "studied_on": "2025-01-02"}`, time.Now()), 400)
+		if got := fields(p); !got["kind"] || got["full_time"] {
+			t.Fatalf("fields=%+v, want kind named and full_time not", p.Errors)
+		}
+		p = problem(t, send(`{"event_id": "evt-o", "cadre_id": "c-001", "kind": "online", "full_time": false, "hours": 1, "studied_on": "2025-01-02"}`, time.Now()), 400)
+		if !fields(p)["full_time"] {
+			t.Fatalf("full_time on an online completion not named: %+v", p.Errors)
+		}
+	})
 	t.Run("ErrSingleInvalid", func(t *testing.T) {
 		p := problem(t, send(`{"event_id": "evt-x", "cadre_id": "c-001", "kind": "centralized", "start_date": "2025-03-10", "end_date": "2025-03-01", "hours": 10}`, time.Now()), 400)
 		if !fields(p)["end_date"] {

@@ -177,7 +177,7 @@ func ingestOne(ctx context.Context, svc *app.Service, platform string, item json
 	r.CadreID = o.str("cadre_id", true, 128)
 	r.Kind = training.Kind(o.str("kind", true, 32))
 	r.FullTime, _ = o.boolean("full_time")
-	if o.has("full_time") && r.Kind != training.KindCentralized {
+	if o.has("full_time") && r.Kind == training.KindOnline { // a bad kind is reported on kind alone
 		o.bad("full_time", "applies only to centralized training")
 	}
 	r.CourseID = o.str("course_id", false, 128)
