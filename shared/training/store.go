@@ -85,6 +85,17 @@ type ChangeFeed interface {
 	ReadChanges(ctx context.Context, cursor string, limit int) ([]Change, string, error)
 }
 
+// CursorStore keeps the positions of change-feed consumers beside the feed itself, so that a
+// store restored from an older copy brings back cursors that match its feed, and the feed can be
+// trimmed once every consumer has passed an entry. The embedded store implements it; consumers
+// of other stores keep their cursors elsewhere.
+type CursorStore interface {
+	// LoadCursor returns the consumer's saved cursor, "" when it has none.
+	LoadCursor(ctx context.Context, consumer string) (string, error)
+	// SaveCursor durably saves the consumer's cursor.
+	SaveCursor(ctx context.Context, consumer, cursor string) error
+}
+
 // Store is everything the handlers need from storage. Implementations: shared/bolt (embedded,
 // one file) and shared/dynamo (DynamoDB). Both pass the contract suite in shared/storetest.
 type Store interface {

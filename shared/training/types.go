@@ -236,4 +236,7 @@ type Change struct {
 	Old      *Record    `json:"old,omitempty"`
 	New      *Record    `json:"new,omitempty"`
 	At       time.Time  `json:"at"`
+	// Undecodable, when set, says why the feed entry Seq could not be decoded (a poison entry):
+	// only Seq is meaningful then. Consumers dead-letter it alone and go on.
+	Undecodable string `json:"undecodable,omitempty"`
 }
