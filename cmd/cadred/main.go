@@ -62,6 +62,7 @@ func run(log *slog.Logger) error {
 		scheduleEvery = flag.Duration("schedule-every", 0, "also fire the schedule at this interval (0: only at its time, 02:00 Asia/Shanghai)")
 		poll          = flag.Duration("poll", 200*time.Millisecond, "stream poll interval")
 		pprofAddr     = flag.String("pprof", "", "serve Go's net/http/pprof profiles on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
+		overlayDir    = flag.String("overlays", os.Getenv("CADRE_OVERLAYS"), "directory of local crediting overlays (*.json) replacing the embedded ones; a bad file stops the server (env CADRE_OVERLAYS)")
 	)
 	flag.Parse()
 	if *pprofAddr != "" {
@@ -74,6 +75,13 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	rules := training.DefaultRules()
+	if *overlayDir != "" {
+		if rules, err = rules.WithOverlays(os.DirFS(*overlayDir), "."); err != nil {
+			return fmt.Errorf("-overlays %s: %w", *overlayDir, err)
+		}
+	}
+	log.Info("rules", "policies", len(rules.Policies), "overlays", len(rules.Overlays.All()))
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -116,6 +124,7 @@ func run(log *slog.Logger) error {
 		Poll:          *poll,
 		ScheduleEvery: *scheduleEvery,
 		Log:           log,
+		Rules:         rules,
 	})
 	if err != nil {
 		_ = store.Close()

@@ -14,10 +14,35 @@ import (
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
-// Service runs the flows. Now defaults to time.Now.
+// Service runs the flows. Now defaults to time.Now; Rules to the embedded policies and overlays.
 type Service struct {
 	Store training.Store
 	Now   func() time.Time
+	Rules *training.Rules
+}
+
+func (s *Service) rules() *training.Rules {
+	if s.Rules == nil {
+		return training.DefaultRules()
+	}
+	return s.Rules
+}
+
+// PolicyList is what GET /v1/policies shows: every policy (requirements, targets, sources) and
+// every local crediting overlay (unit, version, source, rules).
+type PolicyList struct {
+	Policies []*training.Policy  `json:"policies"`
+	Overlays []*training.Overlay `json:"overlays"`
+}
+
+// Policies lists the policies and overlays the service evaluates with.
+func (s *Service) Policies() PolicyList {
+	r := s.rules()
+	out := PolicyList{Policies: r.Policies, Overlays: r.Overlays.All()}
+	if out.Overlays == nil {
+		out.Overlays = []*training.Overlay{}
+	}
+	return out
 }
 
 // New returns a service on store.
@@ -277,7 +302,7 @@ func (s *Service) Evaluate(ctx context.Context, c training.Cadre, asOf training.
 	if err != nil {
 		return training.Status{}, err
 	}
-	return training.Evaluate(c, recs, asOf, s.now().UTC())
+	return s.rules().Evaluate(c, recs, asOf, s.now().UTC())
 }
 
 // QuotaStatus returns the cadre's status: evaluated fresh when asOf is set, else the stored

@@ -29,6 +29,7 @@ type Deps struct {
 	Now       func() time.Time
 	Invoker   Invoker // used by POST /v1/recompute {"all": true}; nil runs the job inline
 	Log       *slog.Logger
+	Rules     *training.Rules // policies and crediting overlays; nil = the embedded ones
 }
 
 func (d Deps) service() *app.Service {
@@ -36,6 +37,7 @@ func (d Deps) service() *app.Service {
 	if d.Now != nil {
 		s.Now = d.Now
 	}
+	s.Rules = d.Rules
 	return s
 }
 

@@ -19,6 +19,7 @@ const (
 	RouteAppointmentEntries = "GET /v1/cadres/{cadre_id}/appointment-records"
 	RouteAppraisalEntries   = "GET /v1/cadres/{cadre_id}/appraisal-records"
 	RouteHealth             = "GET /v1/health"
+	RoutePolicies           = "GET /v1/policies"
 )
 
 type hrAPI struct {
@@ -44,6 +45,7 @@ func (h *hrAPI) route(ctx context.Context, req httpRequest) (httpResponse, error
 		RouteQuotaStatus:        h.quotaStatus,
 		RouteAppointmentEntries: h.appointmentEntries,
 		RouteAppraisalEntries:   h.appraisalEntries,
+		RoutePolicies:           h.policies,
 	}[req.RouteKey]
 	if !ok {
 		// The $default route brings every request that matches no route of API.md here.
@@ -179,4 +181,9 @@ func (h *hrAPI) appraisalEntries(ctx context.Context, req httpRequest, key *conf
 		return httpResponse{}, err
 	}
 	return jsonResponse(http.StatusOK, map[string]any{"entries": entryViews(es)}), nil
+}
+
+// policies lists the policies and local crediting overlays in force (docs/rules.md); any API key.
+func (h *hrAPI) policies(_ context.Context, _ httpRequest, _ *config.APIKey) (httpResponse, error) {
+	return jsonResponse(http.StatusOK, h.svc.Policies()), nil
 }

@@ -114,6 +114,8 @@ type Options struct {
 	Now func() time.Time
 	// Log receives JSON logs (default: JSON to stderr).
 	Log *slog.Logger
+	// Rules are the policies and crediting overlays (default: the embedded ones).
+	Rules *training.Rules
 	// Handlers replaces functions by name (tests inject failures); the rest come from handlers.ByName.
 	Handlers map[string]any
 }
@@ -193,7 +195,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.router = rt
 
-	deps := handlers.Deps{Store: o.Store, StoreKind: o.StoreKind, Config: o.Config, Now: o.Now, Invoker: asyncInvoker{s}, Log: o.Log}
+	deps := handlers.Deps{Store: o.Store, StoreKind: o.StoreKind, Config: o.Config, Now: o.Now, Invoker: asyncInvoker{s}, Log: o.Log, Rules: o.Rules}
 	byName := handlers.ByName(deps)
 	for k, v := range o.Handlers {
 		byName[k] = v

@@ -1,6 +1,7 @@
 package training
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -54,22 +55,25 @@ func categoryOn(p *Policy, c Cadre, d Date) string {
 
 // Evaluate evaluates the cadre's quota status as of the END of day asOf (RULES.md §3), using the policy
 // in force on asOf (PolicyFor), over all given records (it filters: voided, failed, wrong kind, attribution
-// after asOf or outside the window don't count). computedAt goes into Status.ComputedAt.
+// after asOf or outside the window don't count), crediting them by the overlay of the cadre's unit in
+// force on asOf. computedAt goes into Status.ComputedAt.
 // Returns EINVALID (*Error) if no policy is in force on asOf.
 //
 // Source, seed 000 一（四）: “县处级和四级调研员及相当层次职级以上信访干部，每5年参加集中培训累计不少于3个月或550学时；
 // 乡科级和一级主任科员及相当层次职级以下信访干部，每年参加集中培训累计不少于12天或90学时。每年参加网络自学累计不少于50学时。”
-// Seed 003 第四篇（三）2: “党政领导班子成员……5年内累计不少于2个月”.
+// Seed 003 第四篇（三）2 (the 2018–2022 plan): “党政领导班子成员……5年内累计不少于2个月”. Training on promotion
+// and initial training: docs/rules.md.
 //
-// Each requirement of the policy that applies to the cadre (by the category in force on asOf, which is
-// the window's last day when the window has closed, and by the leadership flag) is reported, in policy
-// order, for the window containing asOf. Records of another cadre (non-empty CadreID ≠ c.ID) are ignored.
-func Evaluate(c Cadre, records []Record, asOf Date, computedAt time.Time) (Status, error) {
-	p, err := PolicyFor(asOf)
+// Each requirement of the policy that applies to the cadre (by the category and rank in force on asOf,
+// which is the window's last day when the window has closed, and by the leadership flag) is reported, in
+// policy order, for the window containing asOf. Records of another cadre (non-empty CadreID ≠ c.ID) are ignored.
+func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt time.Time) (Status, error) {
+	p, err := rules.PolicyFor(asOf)
 	if err != nil {
 		return Status{}, err
 	}
 	cat := categoryOn(p, c, asOf)
+	ev := evaluation{rules: rules, p: p, c: c, records: records, asOf: asOf, overlay: rules.Overlays.For(c.Unit, asOf)}
 	st := Status{
 		CadreID:                    c.ID,
 		AsOf:                       asOf,
@@ -79,20 +83,33 @@ func Evaluate(c Cadre, records []Record, asOf Date, computedAt time.Time) (Statu
 		Requirements:               []RequirementStatus{},
 		ComputedAt:                 computedAt,
 	}
+	if ev.overlay != nil {
+		st.Overlay = ev.overlay.ID
+	}
 	for _, req := range p.Requirements {
-		if !applies(req.AppliesTo, c, cat) {
+		if !applies(p, req.AppliesTo, c, cat, asOf) {
 			continue
 		}
-		st.Requirements = append(st.Requirements, evaluateRequirement(p, req, c, records, asOf))
+		rs, ok, err := ev.requirement(req)
+		if err != nil {
+			return Status{}, err
+		}
+		if ok {
+			st.Requirements = append(st.Requirements, rs)
+		}
 	}
 	st.Overall = overall(st.Requirements)
 	return st, nil
 }
 
 // applies reports whether a requirement binds the cadre. RULES.md §2 “who”: a category filter
-// (none = everyone) and the leadership-team flag (领导班子成员).
-func applies(a AppliesTo, c Cadre, category string) bool {
+// (none = everyone), a rank filter (the leadership rule binds 省、市、县 leadership teams only) and
+// the leadership-team flag (领导班子成员).
+func applies(p *Policy, a AppliesTo, c Cadre, category string, asOf Date) bool {
 	if len(a.Categories) > 0 && !slices.Contains(a.Categories, category) {
+		return false
+	}
+	if len(a.Ranks) > 0 && !slices.Contains(a.Ranks, rankCodeOn(p, c, asOf)) {
 		return false
 	}
 	if a.LeadershipMember != nil && *a.LeadershipMember != c.LeadershipMember {
@@ -121,29 +138,116 @@ func counts(req Requirement, c Cadre, r Record, w Window, asOf Date) bool {
 	return !d.After(asOf) && w.Contains(d)
 }
 
-func evaluateRequirement(p *Policy, req Requirement, c Cadre, records []Record, asOf Date) RequirementStatus {
-	w := p.WindowOf(req.Window, asOf)
-	var days int
-	var hours Hours
-	for _, r := range records {
-		if counts(req, c, r, w, asOf) {
-			days += r.Days
-			hours += r.Hours
+// evaluation is one cadre evaluated as of a date under one policy and overlay.
+type evaluation struct {
+	rules   *Rules
+	p       *Policy
+	c       Cadre
+	records []Record
+	asOf    Date
+	overlay *Overlay
+}
+
+// requirement evaluates one applicable requirement; ok is false when it does not bind as of asOf
+// (no promotion or joining whose window contains asOf).
+func (ev evaluation) requirement(req Requirement) (RequirementStatus, bool, error) {
+	sc, ok := scopeOf(ev.p, req, ev.c, ev.asOf)
+	if !ok {
+		return RequirementStatus{}, false, nil
+	}
+	w := sc.window
+	target, pro, err := proratedTarget(ev.p, req, ev.c, w, ev.asOf)
+	if err != nil {
+		return RequirementStatus{}, false, err
+	}
+	days, hours, credit, err := ev.achieved(req, sc.counted, ev.asOf)
+	if err != nil {
+		return RequirementStatus{}, false, err
+	}
+	if credit != nil {
+		carried, err := ev.carryOver(req, w)
+		if err != nil {
+			return RequirementStatus{}, false, err
+		}
+		if carried > 0 {
+			credit.CarriedOver = ptr(carried)
+			if hours, err = addHours(hours, carried); err != nil {
+				return RequirementStatus{}, false, err
+			}
 		}
 	}
 
-	rs := RequirementStatus{ID: req.ID, Window: w, Deadline: w.End}
+	rs := RequirementStatus{ID: req.ID, Window: w, Deadline: w.End, Trigger: sc.trigger, Prorated: pro, Crediting: credit}
+	if sc.counted != w {
+		rs.CountedFrom = sc.counted.Start
+	}
 	// Only the target's measures are reported; fresh pointers, never the policy's own.
-	if req.Target.Days != nil {
-		t := *req.Target.Days
+	if target.Days != nil {
+		t := *target.Days
 		rs.Target.Days, rs.Achieved.Days, rs.Remaining.Days = ptr(t), ptr(days), ptr(max(0, t-days))
 	}
-	if req.Target.Hours != nil {
-		t := *req.Target.Hours
+	if target.Hours != nil {
+		t := *target.Hours
 		rs.Target.Hours, rs.Achieved.Hours, rs.Remaining.Hours = ptr(t), ptr(hours), ptr(max(0, t-hours))
 	}
-	rs.State = requirementState(rs.Target, days, hours, w, asOf)
-	return rs
+	// A pro-rated target is paced over the part of the window it covers (from the joining or
+	// category change on); closed is still the window's end.
+	pace := w
+	if pro != nil {
+		pace.Start = pro.From
+	}
+	rs.State = requirementState(rs.Target, days, hours, pace, ev.asOf)
+	return rs, true, nil
+}
+
+// achieved sums the days and credited 学时 of the records that count toward req in window w as of
+// asOf. With an overlay, 学时 are credited by its rules (CreditedHours, then the online daily cap)
+// and the crediting is reported; without one, 学时 are as sent.
+func (ev evaluation) achieved(req Requirement, w Window, asOf Date) (int, Hours, *CreditingApplied, error) {
+	var days int
+	var sent, credited Hours
+	perDay := map[Date]Hours{} // online: credited 学时 per day, capped below
+	var err error
+	for _, r := range ev.records {
+		if !counts(req, ev.c, r, w, asOf) {
+			continue
+		}
+		days += r.Days
+		if sent, err = addHours(sent, r.Hours); err != nil {
+			return 0, 0, nil, err
+		}
+		h := CreditedHours(ev.overlay, r)
+		if r.Kind == KindOnline && ev.overlay != nil && ev.overlay.Crediting.OnlineDailyCapHours != nil {
+			if perDay[r.AttributionDate()], err = addHours(perDay[r.AttributionDate()], h); err != nil {
+				return 0, 0, nil, err
+			}
+			continue
+		}
+		if credited, err = addHours(credited, h); err != nil {
+			return 0, 0, nil, err
+		}
+	}
+	if len(perDay) > 0 {
+		limit := *ev.overlay.Crediting.OnlineDailyCapHours
+		for _, h := range perDay {
+			if credited, err = addHours(credited, min(h, limit)); err != nil {
+				return 0, 0, nil, err
+			}
+		}
+	}
+	if ev.overlay == nil {
+		return days, sent, nil, nil
+	}
+	return days, credited, &CreditingApplied{Overlay: ev.overlay.ID, HoursAsSent: sent, HoursCredited: credited}, nil
+}
+
+// addHours adds two amounts of 学时, failing instead of overflowing.
+func addHours(a, b Hours) (Hours, error) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, fmt.Errorf("学时 sum overflows")
+	}
+	return s, nil
 }
 
 // requirementState applies RULES.md §3. “met — target reached (either measure).” “unmet — window

@@ -324,6 +324,10 @@ func TestBehindPace(t *testing.T) {
 func TestEvaluateApplicable(t *testing.T) {
 	leadTownship := cadreWith("township_principal", "2020-01-01")
 	leadTownship.LeadershipMember = true
+	bureauLead := cadreWith("厅局级副职", "2020-01-01")
+	bureauLead.LeadershipMember = true
+	nationalLead := cadreWith("national_deputy", "2020-01-01")
+	nationalLead.LeadershipMember = true
 	// RULES.md §1 "A requirement is judged with the category in force on the evaluation date".
 	demoted := cadreWith("county_deputy", "2020-01-01", "principal_staff_1", "2025-07-01")
 	for _, tc := range []struct {
@@ -337,7 +341,10 @@ func TestEvaluateApplicable(t *testing.T) {
 		{"County", county, "2025-06-30", "county_and_above", []string{"centralized_5y", "online_annual"}},
 		{"CountyByTitle", cadreWith("四级调研员", "2020-01-01"), "2025-06-30", "county_and_above", []string{"centralized_5y", "online_annual"}},
 		{"CountyLeadership", countyLead, "2025-06-30", "county_and_above", []string{"centralized_5y", "online_annual", "leadership_party_school_5y"}},
-		{"TownshipLeadership", leadTownship, "2025-06-30", "township_and_below", []string{"centralized_annual", "online_annual", "leadership_party_school_5y"}},
+		// docs/rules.md “The leadership rule”: the 2018–2022 plan binds 省、市、县党政领导班子成员 only.
+		{"TownshipLeadership", leadTownship, "2025-06-30", "township_and_below", []string{"centralized_annual", "online_annual"}},
+		{"BureauLeadership", bureauLead, "2025-06-30", "county_and_above", []string{"centralized_5y", "online_annual", "leadership_party_school_5y"}},
+		{"NationalLeadership", nationalLead, "2025-06-30", "county_and_above", []string{"centralized_5y", "online_annual"}},
 		{"RankChangeBefore", demoted, "2025-06-30", "county_and_above", []string{"centralized_5y", "online_annual"}},
 		{"RankChangeAfter", demoted, "2025-07-01", "township_and_below", []string{"centralized_annual", "online_annual"}},
 		{"NoRank", Cadre{ID: "c-001"}, "2025-06-30", "", []string{"online_annual"}},

@@ -124,6 +124,8 @@ func TestPolicyRequirements(t *testing.T) {
 		{"centralized_annual", WindowCalendarYear, 12, HoursOf(90), KindCentralized, ""},
 		{"online_annual", WindowCalendarYear, -1, HoursOf(50), KindOnline, ""},
 		{"leadership_party_school_5y", WindowPlanPeriod, 60, -1, KindCentralized, "party_school"},
+		{"promotion_training", WindowAfterPromotion, 90, HoursOf(550), KindCentralized, ""},
+		{"initial_training", WindowAfterJoining, 12, -1, KindCentralized, ""},
 	}
 	if got, want := len(p.Requirements), len(want); got != want {
 		t.Fatalf("len(Requirements)=%d, want %d", got, want)

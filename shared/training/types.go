@@ -171,6 +171,41 @@ type RequirementStatus struct {
 	Remaining Measures `json:"remaining"`
 	State     State    `json:"state"`
 	Deadline  Date     `json:"deadline"`
+	// Trigger is the promotion or joining that opened an after_promotion / after_joining window.
+	Trigger *Trigger `json:"trigger,omitempty"`
+	// CountedFrom, when set, is where counting starts if not at the window start (training on
+	// promotion also counts the years before the promotion).
+	CountedFrom Date `json:"counted_from,omitzero"`
+	// Prorated explains a target pro-rated for a cadre who joined (or came under the category)
+	// after the window started; Target is then the pro-rated figure.
+	Prorated *Proration `json:"prorated,omitempty"`
+	// Crediting shows what the unit's crediting overlay did to the 学时.
+	Crediting *CreditingApplied `json:"crediting,omitempty"`
+}
+
+// Trigger is the event that opened a requirement's window.
+type Trigger struct {
+	Event    string `json:"event"` // "promotion" or "joined"
+	On       Date   `json:"on"`
+	Rank     string `json:"rank,omitempty"`      // promotion: the rank promoted to
+	FromRank string `json:"from_rank,omitempty"` // promotion: the rank before
+}
+
+// Proration is how a window's target was pro-rated (docs/rules.md “Mid-year joiners and transfers”).
+type Proration struct {
+	Reason     string   `json:"reason"` // "joined" or "category_changed"
+	From       Date     `json:"from"`
+	Months     int      `json:"months"`    // whole calendar months from From to the window end
+	OfMonths   int      `json:"of_months"` // whole calendar months of the window
+	FullTarget Measures `json:"full_target"`
+}
+
+// CreditingApplied is what an overlay did to a requirement's 学时.
+type CreditingApplied struct {
+	Overlay       string `json:"overlay"`
+	HoursAsSent   Hours  `json:"hours_as_sent"`
+	HoursCredited Hours  `json:"hours_credited"` // before carry-over
+	CarriedOver   *Hours `json:"carried_over,omitempty"`
 }
 
 // Status is a cadre's quota status as of a date (RULES.md §3); stored as the snapshot.
@@ -179,6 +214,7 @@ type Status struct {
 	AsOf                       Date                `json:"as_of"`
 	Policy                     string              `json:"policy"`
 	Category                   string              `json:"category"`
+	Overlay                    string              `json:"overlay,omitempty"` // the crediting overlay applied, if any
 	Overall                    State               `json:"overall"`
 	AppraisalExcellentEligible bool                `json:"appraisal_excellent_eligible"`
 	Requirements               []RequirementStatus `json:"requirements"`

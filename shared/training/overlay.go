@@ -1,0 +1,268 @@
+package training
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// An Overlay is a locality's crediting rules (学时认定) for a unit subtree, as data: a file in an
+// overlay directory, versioned by EffectiveFrom. The overlay of the longest unit prefix (whole
+// segments) in force on the evaluation date applies to a cadre; nothing here branches on a locality.
+// docs/rules.md “Local crediting overlays”.
+type Overlay struct {
+	ID            string `json:"id"`
+	Unit          string `json:"unit"`
+	Title         string `json:"title"`
+	EffectiveFrom Date   `json:"effective_from"`
+	// Source names the published local rule the figures come from (document, issuer, article);
+	// SourceURL where it was read. Illustrative is true when the figures are NOT from a published
+	// rule and only show the format.
+	Source       string    `json:"source"`
+	SourceURL    string    `json:"source_url,omitempty"`
+	Illustrative bool      `json:"illustrative"`
+	Notes        string    `json:"notes,omitempty"`
+	Crediting    Crediting `json:"crediting"`
+
+	// File is the file the overlay was read from (set by the loader, shown by GET /v1/policies).
+	File string `json:"file"`
+}
+
+// Crediting holds the crediting rules of an overlay; every rule is optional.
+type Crediting struct {
+	// CentralizedHoursPerDay credits a centralized training with days × this many 学时 instead of
+	// the 学时 its source sent (e.g. “按实际培训天数，每天按6学时折算”).
+	CentralizedHoursPerDay *Hours `json:"centralized_hours_per_day,omitempty"`
+	// OnlineDailyCapHours caps the 学时 of online study credited for one calendar day (all sources).
+	OnlineDailyCapHours *Hours `json:"online_daily_cap_hours,omitempty"`
+	// TrainingCaps cap the 学时 credited for one centralized training whose institution_type is
+	// listed (e.g. out-of-town training, “外地培训…最高不超过48学时”).
+	TrainingCaps []TrainingCap `json:"training_caps,omitempty"`
+	// CarryOver lets 学时 above a calendar-year target count toward the next year's target.
+	CarryOver *CarryOver `json:"carry_over,omitempty"`
+}
+
+// TrainingCap caps the 学时 of one centralized training of the listed institution types.
+type TrainingCap struct {
+	InstitutionTypes []string `json:"institution_types"`
+	MaxHours         Hours    `json:"max_hours"`
+}
+
+// CarryOver is “超出部分可结转至下年度”: the 学时 a cadre's own training of the previous calendar
+// year credited above that year's target (of the same requirement) count in the next year, up to
+// MaxHours when given. Carried 学时 are not carried again.
+type CarryOver struct {
+	Requirements []string `json:"requirements"`
+	MaxHours     *Hours   `json:"max_hours,omitempty"`
+}
+
+// OverlayError is a bad overlay file: the file and the field (JSON path) named.
+type OverlayError struct {
+	File, Field, Message string
+}
+
+func (e *OverlayError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("overlay %s: %s", e.File, e.Message)
+	}
+	return fmt.Sprintf("overlay %s: %s: %s", e.File, e.Field, e.Message)
+}
+
+var (
+	tokenRE   = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+	overlayID = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+)
+
+// ParseOverlay decodes and checks one overlay file against the policies (carry-over names
+// requirements of a calendar-year window). Errors are *OverlayError naming file and field.
+func ParseOverlay(file string, b []byte, policies []*Policy) (*Overlay, error) {
+	bad := func(field, format string, args ...any) error {
+		return &OverlayError{File: file, Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var o Overlay
+	if err := dec.Decode(&o); err != nil {
+		return nil, jsonFieldError(file, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, bad("", "trailing data after the JSON object")
+	}
+	if o.File != "" {
+		return nil, bad("file", "is set by the loader, not in the file")
+	}
+	o.File = file
+	switch {
+	case !overlayID.MatchString(o.ID):
+		return nil, bad("id", "is required: lower-case letters, digits, _ . - (≤ 64)")
+	case !validUnit(o.Unit):
+		return nil, bad("unit", "must be a unit path of non-empty /-separated segments, e.g. cn/js/nanjing")
+	case strings.TrimSpace(o.Title) == "":
+		return nil, bad("title", "is required")
+	case o.EffectiveFrom.IsZero():
+		return nil, bad("effective_from", "is required (YYYY-MM-DD)")
+	case strings.TrimSpace(o.Source) == "":
+		return nil, bad("source", "is required: the published local rule, or what the illustrative figures stand for")
+	}
+	c := o.Crediting
+	if c.CentralizedHoursPerDay != nil && (*c.CentralizedHoursPerDay <= 0 || *c.CentralizedHoursPerDay > HoursOf(24)) {
+		return nil, bad("crediting.centralized_hours_per_day", "must be > 0 and ≤ 24")
+	}
+	if c.OnlineDailyCapHours != nil && (*c.OnlineDailyCapHours <= 0 || *c.OnlineDailyCapHours > HoursOf(24)) {
+		return nil, bad("crediting.online_daily_cap_hours", "must be > 0 and ≤ 24")
+	}
+	seen := map[string]bool{}
+	for i, tc := range c.TrainingCaps {
+		f := fmt.Sprintf("crediting.training_caps[%d]", i)
+		if len(tc.InstitutionTypes) == 0 {
+			return nil, bad(f+".institution_types", "is required")
+		}
+		for _, t := range tc.InstitutionTypes {
+			if !tokenRE.MatchString(t) {
+				return nil, bad(f+".institution_types", "%q is not an institution_type token ([a-z0-9_], ≤ 64)", t)
+			}
+			if seen[t] {
+				return nil, bad(f+".institution_types", "%q is capped twice", t)
+			}
+			seen[t] = true
+		}
+		if tc.MaxHours <= 0 {
+			return nil, bad(f+".max_hours", "must be > 0")
+		}
+	}
+	if co := c.CarryOver; co != nil {
+		if len(co.Requirements) == 0 {
+			return nil, bad("crediting.carry_over.requirements", "is required")
+		}
+		for _, id := range co.Requirements {
+			if !carryableRequirement(policies, id) {
+				return nil, bad("crediting.carry_over.requirements", "%q is not a calendar_year requirement with a 学时 target in any policy", id)
+			}
+		}
+		if co.MaxHours != nil && *co.MaxHours <= 0 {
+			return nil, bad("crediting.carry_over.max_hours", "must be > 0")
+		}
+	}
+	return &o, nil
+}
+
+func carryableRequirement(policies []*Policy, id string) bool {
+	for _, p := range policies {
+		for _, r := range p.Requirements {
+			if r.ID == id && r.Window == WindowCalendarYear && r.Target.Hours != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// jsonFieldError names the field of a decoding error where encoding/json tells it.
+func jsonFieldError(file string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "(document)"
+		}
+		return &OverlayError{File: file, Field: field, Message: fmt.Sprintf("must be a JSON %s", te.Type.Kind())}
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return &OverlayError{File: file, Field: strings.Trim(f, `"`), Message: "is not a known field"}
+	}
+	// Errors of our own UnmarshalJSON (dates, 学时) do not carry the field name in encoding/json.
+	return &OverlayError{File: file, Message: msg}
+}
+
+func validUnit(u string) bool {
+	if u == "" || len(u) > 256 {
+		return false
+	}
+	for _, s := range strings.Split(u, "/") {
+		if s == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// OverlaySet is the overlays in force, by unit and version.
+type OverlaySet struct {
+	all []*Overlay // sorted by unit, then effective_from
+}
+
+// LoadOverlays reads every *.json file of dir in fsys (none is fine). Two files for the same unit
+// and effective date, or a bad file, are an error naming the file (and field).
+func LoadOverlays(fsys fs.FS, dir string, policies []*Policy) (*OverlaySet, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	set := &OverlaySet{}
+	for _, n := range names {
+		b, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("overlay %s: %w", n, err)
+		}
+		o, err := ParseOverlay(path.Base(n), b, policies)
+		if err != nil {
+			return nil, err
+		}
+		set.all = append(set.all, o)
+	}
+	sort.SliceStable(set.all, func(i, j int) bool {
+		a, b := set.all[i], set.all[j]
+		if a.Unit != b.Unit {
+			return a.Unit < b.Unit
+		}
+		return a.EffectiveFrom.Before(b.EffectiveFrom)
+	})
+	for i := 1; i < len(set.all); i++ {
+		a, b := set.all[i-1], set.all[i]
+		if a.Unit == b.Unit && a.EffectiveFrom == b.EffectiveFrom {
+			return nil, &OverlayError{File: b.File, Field: "effective_from", Message: fmt.Sprintf("%s also takes effect for unit %s on %s", a.File, b.Unit, b.EffectiveFrom)}
+		}
+	}
+	return set, nil
+}
+
+// All lists the overlays, by unit then effective date.
+func (s *OverlaySet) All() []*Overlay {
+	if s == nil {
+		return nil
+	}
+	return s.all
+}
+
+// For returns the overlay that applies to a cadre of unit on date d: of the overlays in force on d
+// (latest effective_from ≤ d per unit), the one whose unit is the longest whole-segment prefix of
+// unit. nil when none applies.
+func (s *OverlaySet) For(unit string, d Date) *Overlay {
+	if s == nil {
+		return nil
+	}
+	var best *Overlay
+	for _, o := range s.all {
+		if o.EffectiveFrom.After(d) || !unitCovers(o.Unit, unit) {
+			continue
+		}
+		if best == nil || len(o.Unit) > len(best.Unit) || (o.Unit == best.Unit && !o.EffectiveFrom.Before(best.EffectiveFrom)) {
+			best = o
+		}
+	}
+	return best
+}
+
+// unitCovers reports whether prefix covers unit by whole segments (cn/js covers cn/js/nanjing,
+// not cn/jsx).
+func unitCovers(prefix, unit string) bool {
+	return unit == prefix || strings.HasPrefix(unit, prefix+"/")
+}
