@@ -25,6 +25,7 @@ func TestSpecFromRepoTemplate(t *testing.T) {
 		"GET /v1/cadres/{cadre_id}/appointment-records": "hr-api",
 		"GET /v1/cadres/{cadre_id}/appraisal-records":   "hr-api",
 		"GET /v1/health":                                "hr-api",
+		"GET /v1/policies":                              "hr-api",
 		"POST /v1/cadres/{cadre_id}/self-study":         "record-self-study",
 		"POST /v1/webhooks/completions/{platform_id}":   "ingest-completions",
 		"POST /v1/recompute":                            "recompute-quota",
@@ -34,8 +35,8 @@ func TestSpecFromRepoTemplate(t *testing.T) {
 			t.Errorf("route %s → %q, want %q", key, routes[key], fn)
 		}
 	}
-	if len(spec.Routes) != 12 {
-		t.Errorf("%d routes, want 12 (API.md's 11 and $default)", len(spec.Routes))
+	if len(spec.Routes) != 13 {
+		t.Errorf("%d routes, want 13 (API.md's 11, GET /v1/policies and $default)", len(spec.Routes))
 	}
 	consumers := map[string]Consumer{}
 	for _, c := range spec.Consumers {

@@ -35,6 +35,12 @@ var apiRoutes = []samtemplate.Route{
 	{Method: "GET", Path: "/v1/health", Function: "hr-api"},
 }
 
+// laterRoutes are routes added after the original HTTP contract: GET /v1/policies lists the
+// policies and local crediting overlays (docs/rules.md “Local crediting overlays”).
+var laterRoutes = []samtemplate.Route{
+	{Method: "GET", Path: "/v1/policies", Function: "hr-api"},
+}
+
 // defaultRoute catches every request no route of API.md matches, so that it too gets a
 // problem+json 404 from hr-api instead of API Gateway's own {"message":"Not Found"}.
 var defaultRoute = samtemplate.Route{Method: "ANY", Path: "$default", Function: "hr-api"}
@@ -105,7 +111,7 @@ func TestRoutes(t *testing.T) {
 		got[routeKey(r)] = r
 	}
 	want := map[string]samtemplate.Route{}
-	for _, r := range append(apiRoutes, defaultRoute) {
+	for _, r := range append(append(apiRoutes, laterRoutes...), defaultRoute) {
 		want[routeKey(r)] = r
 		g, ok := got[routeKey(r)]
 		switch {
