@@ -10,7 +10,7 @@ CADRE_DATA_DIR ?= $(CURDIR)/.data
 CADRE_CONFIG ?= $(CURDIR)/config/demo.json
 export CADRE_DATA_DIR CADRE_CONFIG
 
-.PHONY: run test unit vet sam-validate sam-build demo bench clean
+.PHONY: run test unit vet sam-validate sam-build demo bench cost clean
 
 # Built to bin/ and run directly (not `go run`, which reports a Ctrl-C'd program as a failure).
 run:
@@ -40,6 +40,11 @@ sam-build:
 # Write throughput of the embedded store (docs/benchmarks.md says how to read the numbers).
 bench:
 	$(GO) test -run '^$$' -bench CreateRecord -benchtime 2s -count 3 ./shared/bolt/
+
+# DynamoDB request units and the AWS cost of webhook completions, counted by an SDK middleware
+# against DynamoDB Local and priced at list prices (docs/benchmarks.md); COST_BATCHES=n batches of 100.
+cost:
+	scripts/dynamodb-local.sh run -- $(GO) test -count=1 -run TestCostPerMillionCompletions -v ./shared/dynamo/
 
 clean:
 	rm -rf .aws-sam bin

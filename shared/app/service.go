@@ -4,7 +4,9 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -325,23 +327,67 @@ func (s *Service) QuotaStatus(ctx context.Context, scope Scope, cadreID string, 
 	return s.Recompute(ctx, cadreID, training.Date{})
 }
 
-// Recompute evaluates the cadre as of asOf (default today) and stores the snapshot.
-func (s *Service) Recompute(ctx context.Context, cadreID string, asOf training.Date) (training.Status, error) {
+// CadreLoader is implemented by stores that read everything a recompute needs of one cadre in
+// one request: its profile, its records (in ListRecords order) and its stored snapshot (nil when
+// none); an unknown cadre is ENOTFOUND. The DynamoDB store does (one Query of the cadre's
+// partition); for other stores Recompute reads the three one after the other.
+type CadreLoader interface {
+	LoadCadre(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, error)
+}
+
+func (s *Service) loadCadre(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, error) {
+	if l, ok := s.Store.(CadreLoader); ok {
+		return l.LoadCadre(ctx, cadreID)
+	}
 	c, err := s.Store.GetCadre(ctx, cadreID)
+	if err != nil {
+		return training.Cadre{}, nil, nil, err
+	}
+	recs, err := s.Store.ListRecords(ctx, cadreID)
+	if err != nil {
+		return training.Cadre{}, nil, nil, err
+	}
+	snap, err := s.Store.GetSnapshot(ctx, cadreID)
+	switch {
+	case err == nil:
+		return c, recs, &snap, nil
+	case training.ErrorCode(err) == training.ENOTFOUND:
+		return c, recs, nil, nil
+	}
+	return training.Cadre{}, nil, nil, err
+}
+
+// Recompute evaluates the cadre as of asOf (default today) and stores the snapshot, unless the
+// stored one says the same (everything but computed_at equal): then nothing is written and the
+// stored one is returned, so a replayed or repeated recompute costs no write.
+func (s *Service) Recompute(ctx context.Context, cadreID string, asOf training.Date) (training.Status, error) {
+	c, recs, stored, err := s.loadCadre(ctx, cadreID)
 	if err != nil {
 		return training.Status{}, err
 	}
 	if asOf.IsZero() {
 		asOf = s.Today()
 	}
-	st, err := s.Evaluate(ctx, c, asOf)
+	st, err := training.Evaluate(c, recs, asOf, s.now().UTC())
 	if err != nil {
 		return training.Status{}, err
+	}
+	if stored != nil && sameStatus(*stored, st) {
+		return *stored, nil
 	}
 	if err := s.Store.PutSnapshot(ctx, st); err != nil {
 		return training.Status{}, fmt.Errorf("store snapshot of %s: %w", cadreID, err)
 	}
 	return st, nil
+}
+
+// sameStatus reports whether two statuses say the same, computed_at aside. They are compared as
+// their JSON documents (what GET quota-status shows): exact 学时 and dates as strings.
+func sameStatus(a, b training.Status) bool {
+	a.ComputedAt, b.ComputedAt = time.Time{}, time.Time{}
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
 
 // RecomputeResult counts a fan-out.
@@ -403,16 +449,13 @@ func (s *Service) RecomputeUnit(ctx context.Context, unit string, asOf training.
 	return res, listErr
 }
 
-// SyncFormEntries brings the form entries of a record in line with its current stored state
-// (RULES.md §4): an active full-time centralized training is entered (appraisal form always,
-// appointment form when ≥ 2 months); a voided one has its entries withdrawn, with who/when/why.
-// It reads the record from the store rather than trusting an event image, so replays and
-// out-of-order deliveries converge.
-func (s *Service) SyncFormEntries(ctx context.Context, recordID string) error {
-	rec, err := s.Store.GetRecord(ctx, recordID)
-	if err != nil {
-		return err
-	}
+// SyncFormEntries brings the form entries of a record in line with rec, its state as the change
+// feed delivered it (docs/rules.md, Forms): an active full-time centralized training is entered (appraisal
+// form always, appointment form when ≥ 2 months); a voided one has its entries withdrawn, with
+// who/when/why. The record is not read again: a record only ever goes from active to voided, and
+// a withdrawn entry stays withdrawn (PutFormEntry does not revive it), so replays and
+// out-of-order deliveries of its changes converge on the entries of its latest state.
+func (s *Service) SyncFormEntries(ctx context.Context, rec training.Record) error {
 	if rec.Status == training.StatusVoided {
 		w := training.Voiding{Reason: "record voided", By: "system", At: s.now().UTC()}
 		if rec.Void != nil {

@@ -215,7 +215,7 @@ func TestSubmitSyncAndVoid(t *testing.T) {
 		t.Fatalf("changed replay outcome=%q, want %q", got, want)
 	}
 
-	if err := s.SyncFormEntries(ctx, res.Record.ID); err != nil {
+	if err := s.SyncFormEntries(ctx, res.Record); err != nil {
 		t.Fatal(err)
 	}
 	appt, _ := s.FormEntries(ctx, nil, "c-1", training.FormAppointment, 0)
@@ -243,7 +243,7 @@ func TestSubmitSyncAndVoid(t *testing.T) {
 	if _, changed, _ := s.VoidRecord(ctx, nil, res.Record.ID, "again", "x"); changed {
 		t.Fatal("second void changed the record")
 	}
-	if err := s.SyncFormEntries(ctx, res.Record.ID); err != nil {
+	if err := s.SyncFormEntries(ctx, v); err != nil { // the voided record, as its MODIFY carries it
 		t.Fatal(err)
 	}
 	appt, _ = s.FormEntries(ctx, nil, "c-1", training.FormAppointment, 0)

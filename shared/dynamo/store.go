@@ -42,6 +42,9 @@ func New(client *dynamodb.Client, streams *dynamodbstreams.Client, table string)
 	return &Store{db: client, streams: streams, table: table}
 }
 
+// TableName is the table the store works on.
+func (s *Store) TableName() string { return s.table }
+
 // Close releases nothing: the SDK clients are the caller's.
 func (s *Store) Close() error { return nil }
 
@@ -55,19 +58,6 @@ func key(pk, sk string) map[string]types.AttributeValue {
 func isCondFailed(err error) bool {
 	var e *types.ConditionalCheckFailedException
 	return errors.As(err, &e)
-}
-
-// txCanceled reports whether err is a TransactionCanceledException, and its reason codes.
-func txCanceled(err error) ([]string, bool) {
-	var e *types.TransactionCanceledException
-	if !errors.As(err, &e) {
-		return nil, false
-	}
-	codes := make([]string, len(e.CancellationReasons))
-	for i, r := range e.CancellationReasons {
-		codes[i] = aws.ToString(r.Code)
-	}
-	return codes, true
 }
 
 // getItem reads one item with a strongly consistent GetItem; nil when absent.
@@ -295,8 +285,17 @@ func (s *Store) ListCadres(ctx context.Context, unitPrefix, cursor string, limit
 
 // ---- records
 
-// CreateRecord writes the record key item and the record item in one TransactWriteItems, each
-// on attribute_not_exists(pk). If the key exists the stored record decides Duplicate/Conflict.
+// CreateRecord decides the idempotency key with one conditional PutItem, of the record key item
+// RECORD#<id> (the id is derived from the key): of concurrent creates exactly one writes it. The
+// one that did then puts the record item into the cadre's partition, also on
+// attribute_not_exists(pk). Two PutItems, 2 write units for items up to 1 KB, where one
+// TransactWriteItems of the same two items is charged 4 (docs/dynamodb.md).
+//
+// A key that exists decides by its content hash: another hash is Conflict, the same hash
+// Duplicate, provided the record item is there. It is not there only when a create stopped between
+// the two puts (its caller got an error, so the source sends it again) or is between them right
+// now: then this create puts the record item itself, and whichever record put succeeds is the one
+// Created; the other returns the stored record as Duplicate.
 func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.Record, training.CreateOutcome, error) {
 	if r.ID == "" || r.ContentHash == "" {
 		r.Seal()
@@ -304,49 +303,76 @@ func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.R
 	if r.Status == "" {
 		r.Status = training.StatusActive
 	}
+	what := fmt.Sprintf("record %q", r.ID)
 	recItem, err := marshalRecord(r)
 	if err != nil {
 		return training.Record{}, "", err
 	}
-	keyItem, err := attributevalue.MarshalMap(recordKeyItem{
+	k := recordKeyItem{
 		PK: recordKeyPK(r.ID), SK: skRecordKey, Type: typeRecordKey, ID: r.ID, CadreID: r.CadreID,
 		Source: r.Source, ExternalID: r.ExternalID, ContentHash: r.ContentHash,
-	})
+	}
+	keyItem, err := attributevalue.MarshalMap(k)
 	if err != nil {
 		return training.Record{}, "", fmt.Errorf("dynamo: marshal record key %q: %w", r.ID, err)
 	}
-	notExists := aws.String("attribute_not_exists(pk)")
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: keyItem, ConditionExpression: notExists}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: recItem, ConditionExpression: notExists}},
-	}}
+	notExists := expression.AttributeNotExists(expression.Name(attrPK))
+	won, err := s.putIf(ctx, what+" key", keyItem, notExists)
+	if err != nil {
+		return training.Record{}, "", err
+	}
+	if !won {
+		item, err := s.getItem(ctx, what+" key", recordKeyPK(r.ID), skRecordKey)
+		if err != nil {
+			return training.Record{}, "", err
+		}
+		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+			return training.Record{}, "", fmt.Errorf("dynamo: unmarshal record key %q: %w", r.ID, err)
+		}
+		if k.ContentHash != r.ContentHash {
+			existing, err := s.awaitRecord(ctx, k)
+			return existing, training.Conflict, err
+		}
+		// A duplicate: a read of the record (cheaper than a put whose condition fails) finds it.
+		item, err = s.getItem(ctx, what, cadrePK(k.CadreID), recordSK(k.ID))
+		if err != nil {
+			return training.Record{}, "", err
+		}
+		if item != nil {
+			existing, err := unmarshalRecord(item)
+			return existing, training.Duplicate, err
+		}
+	}
+	put, err := s.putIf(ctx, what, recItem, notExists)
+	switch {
+	case err != nil:
+		return training.Record{}, "", err
+	case put:
+		return r, training.Created, nil
+	}
+	existing, err := s.awaitRecord(ctx, k)
+	return existing, training.Duplicate, err
+}
+
+// awaitRecord reads the record of a key item. The record item follows its key item by one
+// request; while it is missing, awaitRecord reads again a few times, and then settles for what the
+// key item holds (id, cadre, key and content hash): its create stopped between the two puts.
+func (s *Store) awaitRecord(ctx context.Context, k recordKeyItem) (training.Record, error) {
 	for attempt := 0; ; attempt++ {
-		_, err := s.db.TransactWriteItems(ctx, in)
-		if err == nil {
-			return r, training.Created, nil
+		item, err := s.getItem(ctx, fmt.Sprintf("record %q", k.ID), cadrePK(k.CadreID), recordSK(k.ID))
+		if err != nil {
+			return training.Record{}, err
 		}
-		codes, canceled := txCanceled(err)
-		if !canceled {
-			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: %w", r.ID, err)
+		if item != nil {
+			return unmarshalRecord(item)
 		}
-		// A condition failed (the key exists) or a concurrent transaction on the same items
-		// interfered: the stored record, read consistently, tells which.
-		existing, gerr := s.GetRecord(ctx, r.ID)
-		if gerr == nil {
-			if existing.ContentHash == r.ContentHash {
-				return existing, training.Duplicate, nil
-			}
-			return existing, training.Conflict, nil
-		}
-		if training.ErrorCode(gerr) != training.ENOTFOUND {
-			return training.Record{}, "", gerr
-		}
-		if attempt >= 8 {
-			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: still canceled (%v) after %d attempts: %w", r.ID, codes, attempt+1, err)
+		if attempt >= 5 {
+			return training.Record{ID: k.ID, CadreID: k.CadreID, Source: k.Source, ExternalID: k.ExternalID,
+				ContentHash: k.ContentHash, Status: training.StatusActive}, nil
 		}
 		select {
 		case <-ctx.Done():
-			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: %w", r.ID, ctx.Err())
+			return training.Record{}, fmt.Errorf("dynamo: read record %q: %w", k.ID, ctx.Err())
 		case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
 		}
 	}
@@ -394,13 +420,67 @@ func (s *Store) ListRecords(ctx context.Context, cadreID string) ([]training.Rec
 		}
 		recs = append(recs, r)
 	}
+	sortRecords(recs)
+	return recs, nil
+}
+
+// sortRecords orders records as ListRecords returns them: newest attribution date first, then id.
+func sortRecords(recs []training.Record) {
 	sort.SliceStable(recs, func(i, j int) bool {
 		if c := recs[i].AttributionDate().Compare(recs[j].AttributionDate()); c != 0 {
 			return c > 0
 		}
 		return recs[i].ID < recs[j].ID
 	})
-	return recs, nil
+}
+
+// LoadCadre reads what a recompute needs of one cadre with one strongly consistent Query of its
+// partition, sort keys PROFILE through STATUS: the profile, every record (REC#…, between the two)
+// and the stored snapshot (nil when none). Form entries (FORM#…) sort before PROFILE and are not
+// read. An unknown cadre is ENOTFOUND.
+func (s *Store) LoadCadre(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, error) {
+	kc := expression.Key(attrPK).Equal(expression.Value(cadrePK(cadreID))).
+		And(expression.Key(attrSK).Between(expression.Value(skProfile), expression.Value(skStatus)))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return training.Cadre{}, nil, nil, fmt.Errorf("dynamo: build cadre query: %w", err)
+	}
+	items, err := s.queryAll(ctx, fmt.Sprintf("cadre %q with records and snapshot", cadreID), expr)
+	if err != nil {
+		return training.Cadre{}, nil, nil, err
+	}
+	var (
+		c     training.Cadre
+		found bool
+		recs  = make([]training.Record, 0, len(items))
+		snap  *training.Status
+	)
+	for _, item := range items {
+		switch itemType(item) {
+		case typeCadre:
+			if c, err = unmarshalCadre(item); err != nil {
+				return training.Cadre{}, nil, nil, err
+			}
+			found = true
+		case typeRecord:
+			r, err := unmarshalRecord(item)
+			if err != nil {
+				return training.Cadre{}, nil, nil, err
+			}
+			recs = append(recs, r)
+		case typeStatus:
+			st, err := unmarshalStatus(cadreID, item)
+			if err != nil {
+				return training.Cadre{}, nil, nil, err
+			}
+			snap = &st
+		}
+	}
+	if !found {
+		return training.Cadre{}, nil, nil, training.Errorf(training.ENOTFOUND, "cadre %q not found", cadreID)
+	}
+	sortRecords(recs)
+	return c, recs, snap, nil
 }
 
 // VoidRecord updates the record item on condition that it is still active.
@@ -475,6 +555,10 @@ func (s *Store) GetSnapshot(ctx context.Context, cadreID string) (training.Statu
 	if item == nil {
 		return training.Status{}, training.Errorf(training.ENOTFOUND, "no status snapshot for cadre %q", cadreID)
 	}
+	return unmarshalStatus(cadreID, item)
+}
+
+func unmarshalStatus(cadreID string, item map[string]types.AttributeValue) (training.Status, error) {
 	var it statusItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return training.Status{}, fmt.Errorf("dynamo: unmarshal snapshot of %q: %w", cadreID, err)

@@ -80,31 +80,38 @@ func (f *recomputeFn) invoke(ctx context.Context, raw json.RawMessage) (any, err
 	return nil, fmt.Errorf("recompute-quota: unrecognised event")
 }
 
-// stream recomputes each cadre whose records changed, once per batch, in order. On a failure it
-// reports that record as the first batch item failure: Lambda then retries from there (earlier
-// records are checkpointed), keeping per-cadre order.
+// stream recomputes each cadre whose records changed, once per batch, in order
+// (app.Service.RecomputeChanged). On a failure it reports that record as the first batch item
+// failure: Lambda then retries from there (earlier records are checkpointed), keeping per-cadre order.
 func (f *recomputeFn) stream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	done := map[string]bool{}
-	for _, rec := range ev.Records {
-		ch, ok, err := dynamo.ChangeFromEventRecord(rec)
-		if err != nil {
-			f.log.Error("undecodable stream record", "event_id", rec.EventID, "err", err.Error())
-			return failAt(rec), nil
-		}
-		if !ok || done[ch.CadreID] {
-			continue
-		}
-		if _, err := f.svc.Recompute(ctx, ch.CadreID, training.Date{}); err != nil {
-			if training.ErrorCode(err) == training.ENOTFOUND {
-				f.log.Warn("record change for an unknown cadre", "cadre_id", ch.CadreID, "record_id", ch.RecordID)
-				continue
-			}
-			f.log.Error("recompute failed", "cadre_id", ch.CadreID, "err", err.Error())
-			return failAt(rec), nil
-		}
-		done[ch.CadreID] = true
+	changes, recs, failed := decodeChanges(f.log, ev)
+	if i, err := f.svc.RecomputeChanged(ctx, changes); err != nil {
+		f.log.Error("recompute failed", "cadre_id", changes[i].CadreID, "err", err.Error())
+		return failAt(recs[i]), nil
+	}
+	if failed != nil {
+		return failAt(*failed), nil
 	}
 	return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}, nil
+}
+
+// decodeChanges decodes the record changes of a stream batch up to the first undecodable stream
+// record (returned as failed, to be reported as the first batch item failure), with the stream
+// record of each change.
+func decodeChanges(log *slog.Logger, ev events.DynamoDBEvent) ([]training.Change, []events.DynamoDBEventRecord, *events.DynamoDBEventRecord) {
+	var changes []training.Change
+	var recs []events.DynamoDBEventRecord
+	for i, rec := range ev.Records {
+		ch, ok, err := dynamo.ChangeFromEventRecord(rec)
+		if err != nil {
+			log.Error("undecodable stream record", "event_id", rec.EventID, "err", err.Error())
+			return changes, recs, &ev.Records[i]
+		}
+		if ok {
+			changes, recs = append(changes, ch), append(recs, rec)
+		}
+	}
+	return changes, recs, nil
 }
 
 func failAt(rec events.DynamoDBEventRecord) events.DynamoDBEventResponse {
@@ -203,19 +210,13 @@ func newJobID() string {
 func WriteFormEntries(d Deps) func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	svc, log := d.service(), d.log()
 	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-		for _, rec := range ev.Records {
-			ch, ok, err := dynamo.ChangeFromEventRecord(rec)
-			if err != nil {
-				log.Error("undecodable stream record", "event_id", rec.EventID, "err", err.Error())
-				return failAt(rec), nil
-			}
-			if !ok || ch.New == nil || ch.New.Kind != training.KindCentralized || !ch.New.FullTime {
-				continue
-			}
-			if err := svc.SyncFormEntries(ctx, ch.RecordID); err != nil {
-				log.Error("form entries failed", "record_id", ch.RecordID, "err", err.Error())
-				return failAt(rec), nil
-			}
+		changes, recs, failed := decodeChanges(log, ev)
+		if i, err := svc.EnterChangedForms(ctx, changes); err != nil {
+			log.Error("form entries failed", "record_id", changes[i].RecordID, "err", err.Error())
+			return failAt(recs[i]), nil
+		}
+		if failed != nil {
+			return failAt(*failed), nil
 		}
 		return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}, nil
 	}

@@ -1,0 +1,201 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/storetest"
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// Prices: AWS list prices for us-east-1 as known on 2026-11-27 (on-demand DynamoDB after the
+// 2024-11-01 reduction; Lambda on arm64, as template.yaml builds; API Gateway HTTP API, first
+// 300 million requests a month). docs/benchmarks.md repeats them with the figures.
+const (
+	priceWriteUnit   = 0.625 / 1e6      // $ per DynamoDB on-demand write request unit
+	priceReadUnit    = 0.125 / 1e6      // $ per DynamoDB on-demand read request unit
+	priceLambdaReq   = 0.20 / 1e6       // $ per Lambda invocation
+	priceLambdaGBs   = 0.0000133334     // $ per Lambda GB-second, arm64
+	priceHTTPAPIReq  = 1.00 / 1e6       // $ per API Gateway HTTP API request (≤ 512 KB)
+	costTargetPerMil = 1.50             // issue 12 item 4: $ per million completions
+	memIngestGB      = 512.0 / 1024     // template.yaml IngestCompletionsFunction MemorySize
+	memRecomputeGB   = 512.0 / 1024     // template.yaml RecomputeQuotaFunction MemorySize
+	memFormsGB       = 256.0 / 1024     // template.yaml Globals MemorySize (WriteFormEntriesFunction)
+	costBatchSize    = 100              // completions per webhook batch (the API's maximum)
+	costHistory      = 9                // records each cadre already has (10 with the new one)
+	costSource       = "platform/cost"  // the webhook platform of the run
+	costUnit         = "cn/cost/bureau" // every cadre's unit
+	costFullTimeDays = 5                // a full-time class: 5 days, 40 学时
+)
+
+// TestCostPerMillionCompletions drives the application flows behind one webhook completion
+// through a metered DynamoDB client against DynamoDB Local, and prices what DynamoDB reports:
+// ingest-completions (app.Service.SubmitRecord for each of a batch of 100, half full-time
+// centralized training, half online courses, each for another cadre), then the two stream
+// consumers on the batch's changes as the stream delivers them (recompute-quota: the changed
+// cadres; write-form-entries: the full-time records). Each cadre has 9 records before the run.
+// Streams are read unmetered (Lambda event source mappings are not charged per GetRecords).
+//
+// COST_BATCHES (default 3) sets the number of batches. make cost runs it and prints the table
+// that docs/benchmarks.md records.
+func TestCostPerMillionCompletions(t *testing.T) {
+	MustLocal(t)
+	batches := 3
+	if v := os.Getenv("COST_BATCHES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("COST_BATCHES=%q: want a positive number", v)
+		}
+		batches = n
+	}
+	ctx := context.Background()
+	m := newMeter()
+	store := meteredStore(t, m)
+	svc := app.New(store)
+	today := svc.Today()
+
+	// Setup (unmetered): the cadres and their history.
+	cadres := make([]string, costBatchSize)
+	for i := range cadres {
+		cadres[i] = fmt.Sprintf("cost-%03d", i)
+		c := storetest.NewCadre(cadres[i], costUnit)
+		if _, err := store.PutCadre(ctx, c, 0); err != nil {
+			t.Fatal(err)
+		}
+		for h := 0; h < costHistory; h++ {
+			storetest.MustCreateRecord(t, store, completion(cadres[i], fmt.Sprintf("hist-%d-%d", i, h), today.AddDays(-30*(h+1)), h%2 == 0))
+		}
+	}
+	cursor := drainFeed(t, store, "")
+	// One recompute per cadre so that every cadre has a snapshot, as in a running system.
+	for _, id := range cadres {
+		if _, err := svc.Recompute(ctx, id, training.Date{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.reset()
+
+	var ingestDur, recomputeDur, formsDur time.Duration
+	fullTime := 0
+	for b := 0; b < batches; b++ {
+		start := time.Now()
+		for i, id := range cadres {
+			r := completion(id, fmt.Sprintf("b%d-%d", b, i), today.AddDays(-1-b), i%2 == 0)
+			if r.FullTime {
+				fullTime++
+			}
+			res, err := svc.SubmitRecord(ctx, nil, r, r.Kind == training.KindCentralized)
+			if err != nil || res.Outcome != training.Created {
+				t.Fatalf("batch %d item %d: outcome %q, err %v", b, i, res.Outcome, err)
+			}
+		}
+		ingestDur += time.Since(start)
+
+		var changes []training.Change
+		changes, cursor = readBatch(t, store, cursor, costBatchSize)
+		start = time.Now()
+		if failedAt, err := svc.RecomputeChanged(ctx, changes); err != nil {
+			t.Fatalf("batch %d: recompute at change %d: %v", b, failedAt, err)
+		}
+		recomputeDur += time.Since(start)
+		start = time.Now()
+		if failedAt, err := svc.EnterChangedForms(ctx, changes); err != nil {
+			t.Fatalf("batch %d: form entries at change %d: %v", b, failedAt, err)
+		}
+		formsDur += time.Since(start)
+	}
+	if m.err != nil {
+		t.Fatal(m.err)
+	}
+
+	n := float64(batches * costBatchSize)
+	requests, readUnits, writeUnits, condFailed := m.total()
+	// A write whose condition fails is charged as a write of the item; none is expected here.
+	writeUnits += float64(condFailed)
+	dynamoCost := writeUnits*priceWriteUnit + readUnits*priceReadUnit
+	invocations := float64(3 * batches) // one ingest request, one batch to each stream consumer
+	gbs := ingestDur.Seconds()*memIngestGB + recomputeDur.Seconds()*memRecomputeGB + formsDur.Seconds()*memFormsGB
+	lambdaCost := invocations*priceLambdaReq + gbs*priceLambdaGBs
+	apiCost := float64(batches) * priceHTTPAPIReq
+	perMillion := func(c float64) float64 { return c / n * 1e6 }
+	total := perMillion(dynamoCost + lambdaCost + apiCost)
+
+	t.Logf("%d completions in %d batches of %d (%d full-time), each for another cadre with %d records before\n%s",
+		int(n), batches, costBatchSize, fullTime, costHistory, m)
+	t.Logf("per completion: %.2f requests, %.2f write units, %.2f read units, %d failed conditions",
+		float64(requests)/n, writeUnits/n, readUnits/n, condFailed)
+	t.Logf("measured durations per batch (DynamoDB Local on this machine): ingest %s, recompute %s, form entries %s",
+		(ingestDur / time.Duration(batches)).Round(time.Millisecond), (recomputeDur / time.Duration(batches)).Round(time.Millisecond),
+		(formsDur / time.Duration(batches)).Round(time.Millisecond))
+	t.Logf("$ per million completions: DynamoDB %.3f (writes %.3f, reads %.3f), Lambda %.3f, API Gateway %.3f, total %.3f (target %.2f)",
+		perMillion(dynamoCost), perMillion(writeUnits*priceWriteUnit), perMillion(readUnits*priceReadUnit),
+		perMillion(lambdaCost), perMillion(apiCost), total, costTargetPerMil)
+
+	// What the levers of issue 12 item 4 guarantee, each able to fail on the old flows.
+	ops := m.snapshot()
+	if c := ops["TransactWriteItems"]; c.Requests > 0 {
+		t.Errorf("creates used %d TransactWriteItems (which charge every item twice); want conditional PutItems", c.Requests)
+	}
+	if got, want := float64(ops["GetItem"].Requests), n; got > want {
+		t.Errorf("%v GetItem calls for %v completions: the form entry flow re-reads records the stream image holds", got, want)
+	}
+	if got, max := writeUnits/n, 2.0+1.0+0.5; got > max {
+		t.Errorf("%.2f write units per completion, want ≤ %.1f (key + record, snapshot, one entry per full-time record)", got, max)
+	}
+}
+
+// completion returns an online course (2.5 学时) or, when fullTime, a 5-day full-time class
+// (40 学时) of the cadre ending on end, as a platform sends it.
+func completion(cadreID, eventID string, end training.Date, fullTime bool) training.Record {
+	if fullTime {
+		r := storetest.NewRecord(cadreID, costSource, eventID, end)
+		r.Days = costFullTimeDays
+		r.ID, r.ContentHash = "", ""
+		return r
+	}
+	r := storetest.NewRecord(cadreID, costSource, eventID, end, storetest.Online(end, time.Time{}))
+	r.Hours = training.HoursOf(2) + 50
+	r.ID, r.ContentHash = "", ""
+	return r
+}
+
+// drainFeed reads the feed from cursor to its end and returns the cursor after it.
+func drainFeed(tb testing.TB, s training.ChangeFeed, cursor string) string {
+	tb.Helper()
+	for {
+		cs, next, err := s.ReadChanges(context.Background(), cursor, 1000)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cursor = next
+		if len(cs) == 0 {
+			return cursor
+		}
+	}
+}
+
+// readBatch reads n changes after cursor, as one stream batch.
+func readBatch(tb testing.TB, s training.ChangeFeed, cursor string, n int) ([]training.Change, string) {
+	tb.Helper()
+	var out []training.Change
+	deadline := time.Now().Add(time.Minute)
+	for len(out) < n {
+		cs, next, err := s.ReadChanges(context.Background(), cursor, n-len(out))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out, cursor = append(out, cs...), next
+		if len(cs) == 0 {
+			if time.Now().After(deadline) {
+				tb.Fatalf("the stream delivered %d of %d changes", len(out), n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return out, cursor
+}
