@@ -1,5 +1,5 @@
-// Package e2e tests the HTTP contract of API.md end to end: the local server (shared/localrun)
-// started in-process on 127.0.0.1:0 with the repository's template.yaml and demo configuration,
+// Package e2e tests the HTTP contract of docs/api.md end to end: the one-machine server
+// (shared/server) started in-process on 127.0.0.1:0 with the demo configuration,
 // called over real HTTP, on both stores — embedded (a bbolt file in a temp dir) and DynamoDB
 // (DYNAMODB_ENDPOINT, a table of its own per run, deleted afterwards; skipped when unset unless
 // CADRE_REQUIRE_DYNAMODB=1).
@@ -26,7 +26,7 @@ import (
 	"github.com/cadre-training/cadretrain/shared/bolt"
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
-	"github.com/cadre-training/cadretrain/shared/localrun"
+	"github.com/cadre-training/cadretrain/shared/server"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -107,13 +107,11 @@ func startServer(t *testing.T, kind string) *env {
 		})
 		store = dynamo.New(db, streams, table)
 	}
-	srv, err := localrun.Start(context.Background(), localrun.Options{
+	srv, err := server.Start(context.Background(), server.Options{
 		Addr:         "127.0.0.1:0",
 		Store:        store,
 		StoreKind:    kind,
-		Table:        table,
-		Config:       cfg,
-		TemplatePath: filepath.Join(repoRoot, "template.yaml"),
+		Config:       config.Static(cfg),
 		DataDir:      dir,
 		Poll:         100 * time.Millisecond,
 		RetryBackoff: 50 * time.Millisecond,
@@ -127,7 +125,7 @@ func startServer(t *testing.T, kind string) *env {
 		if err := srv.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
-		if b, err := os.ReadFile(filepath.Join(dir, localrun.DeadLetterFile)); err == nil && len(b) > 0 {
+		if b, err := os.ReadFile(filepath.Join(dir, server.DeadLetterFile)); err == nil && len(b) > 0 {
 			t.Errorf("dead letters were written:\n%s", b)
 		}
 	})

@@ -1,13 +1,14 @@
-// Command cadred serves the whole backend on one machine: the Lambda functions of template.yaml
-// behind a local stand-in for API Gateway, the DynamoDB stream and the daily schedule
-// (shared/localrun), on the embedded store (a bbolt file in the data dir) or on DynamoDB (e.g.
-// DynamoDB Local). It only wires: flags and environment → store, configuration → localrun.
+// Command cadred serves the whole backend on one machine (shared/server): the HTTP API, the
+// store's change feed tailed in process, background recompute jobs and the daily recompute, on the
+// embedded store (a bbolt file in the data dir) or on DynamoDB (e.g. DynamoDB Local). It only
+// wires: flags and environment → store, configuration → server.
 //
 //	go run ./cmd/cadred -addr 127.0.0.1:3000 -store embedded
 //	go run ./cmd/cadred -store dynamodb -dynamodb-endpoint http://127.0.0.1:8000
+//	go run ./cmd/cadred redrive        # replay the dead letters of the data dir
 //
-// SIGINT or SIGTERM shut it down gracefully (in-flight requests, the current stream batch and
-// asynchronous jobs finish; the store is closed).
+// SIGINT or SIGTERM shut it down gracefully (in-flight requests, the current feed batch and
+// background jobs finish; the store is closed).
 package main
 
 import (
@@ -24,15 +25,21 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/bolt"
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
-	"github.com/cadre-training/cadretrain/shared/localrun"
+	"github.com/cadre-training/cadretrain/shared/server"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	run := serve
+	if len(os.Args) > 1 && os.Args[1] == "redrive" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+		run = redrive
+	}
 	if err := run(log); err != nil {
 		log.Error("cadred failed", "err", err.Error())
 		os.Exit(1)
@@ -46,21 +53,80 @@ func env(name, def string) string {
 	return def
 }
 
-func run(log *slog.Logger) error {
+// serverFlags are the flags of every mode that opens the store.
+type serverFlags struct {
+	storeKind, dataDir, configPath, endpoint, table *string
+}
+
+func storeFlags() serverFlags {
+	return serverFlags{
+		storeKind:  flag.String("store", "embedded", "store: embedded or dynamodb"),
+		dataDir:    flag.String("data-dir", env("CADRE_DATA_DIR", ".data"), "data dir: the embedded store's file, feed cursor, dead letters (env CADRE_DATA_DIR)"),
+		configPath: flag.String("config", env("CADRE_CONFIG", "config/demo.json"), "configuration file: platforms and API keys, re-read every few minutes (env CADRE_CONFIG)"),
+		endpoint:   flag.String("dynamodb-endpoint", os.Getenv("DYNAMODB_ENDPOINT"), "DynamoDB endpoint, e.g. http://127.0.0.1:8000 (env DYNAMODB_ENDPOINT)"),
+		table:      flag.String("table", "cadre-training-local", "DynamoDB table (created if missing)"),
+	}
+}
+
+// open opens the store the flags name.
+func (f serverFlags) open(ctx context.Context, log *slog.Logger) (training.Store, error) {
+	if err := os.MkdirAll(*f.dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	switch *f.storeKind {
+	case "embedded":
+		path := filepath.Join(*f.dataDir, "cadretrain.db")
+		s, err := bolt.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+		}
+		log.Info("embedded store opened", "path", path)
+		return s, nil
+	case "dynamodb":
+		if *f.endpoint == "" {
+			return nil, fmt.Errorf("-store dynamodb needs -dynamodb-endpoint (or DYNAMODB_ENDPOINT)")
+		}
+		db, streams := dynamo.LocalClients(*f.endpoint)
+		if err := dynamo.EnsureTable(ctx, db, *f.table); err != nil {
+			return nil, err
+		}
+		log.Info("dynamodb store", "endpoint", *f.endpoint, "table", *f.table)
+		return dynamo.New(db, streams, *f.table), nil
+	}
+	return nil, fmt.Errorf("-store must be embedded or dynamodb, not %q", *f.storeKind)
+}
+
+// redrive replays the dead letters of the data dir (cadred redrive [-data-dir …]).
+func redrive(log *slog.Logger) error {
+	f := storeFlags()
+	flag.Parse()
+	ctx := context.Background()
+	store, err := f.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	res, err := server.Redrive(ctx, app.New(store), *f.dataDir, os.Stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d replayed, %d failed again (kept in %s)\n", res.Replayed, res.Failed, filepath.Join(*f.dataDir, server.DeadLetterFile))
+	if res.Failed > 0 {
+		return fmt.Errorf("%d dead letters failed again", res.Failed)
+	}
+	return nil
+}
+
+func serve(log *slog.Logger) error {
 	defAddr := "127.0.0.1:3000"
 	if p := os.Getenv("PORT"); p != "" {
 		defAddr = "127.0.0.1:" + p
 	}
 	var (
 		addr          = flag.String("addr", defAddr, "listen address (env PORT sets the port of the default)")
-		storeKind     = flag.String("store", "embedded", "store: embedded or dynamodb")
-		dataDir       = flag.String("data-dir", env("CADRE_DATA_DIR", ".data"), "data dir: the embedded store's file, stream cursors, dead letters (env CADRE_DATA_DIR)")
-		configPath    = flag.String("config", env("CADRE_CONFIG", "config/demo.json"), "configuration file: platforms and API keys (env CADRE_CONFIG)")
-		templatePath  = flag.String("template", "template.yaml", "SAM template whose routes, stream consumers and schedule are served")
-		endpoint      = flag.String("dynamodb-endpoint", os.Getenv("DYNAMODB_ENDPOINT"), "DynamoDB endpoint, e.g. http://127.0.0.1:8000 (env DYNAMODB_ENDPOINT)")
-		table         = flag.String("table", "cadre-training-local", "DynamoDB table (created if missing)")
-		scheduleEvery = flag.Duration("schedule-every", 0, "also fire the schedule at this interval (0: only at its time, 02:00 Asia/Shanghai)")
-		poll          = flag.Duration("poll", 200*time.Millisecond, "stream poll interval")
+		f             = storeFlags()
+		scheduleEvery = flag.Duration("schedule-every", 0, "also run the daily recompute at this interval (0: only at 02:00 Asia/Shanghai)")
+		poll          = flag.Duration("poll", server.DefaultPoll, "change feed poll interval")
 		pprofAddr     = flag.String("pprof", "", "serve Go's net/http/pprof profiles on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 		overlayDir    = flag.String("overlays", os.Getenv("CADRE_OVERLAYS"), "directory of local crediting overlays (*.json) replacing the embedded ones; a bad file stops the server (env CADRE_OVERLAYS)")
 	)
@@ -71,60 +137,36 @@ func run(log *slog.Logger) error {
 		}
 	}
 
-	cfg, err := config.LoadFile(*configPath)
-	if err != nil {
+	cfgSrc := config.FileSource(*f.configPath, config.DefaultTTL, log)
+	if _, err := cfgSrc.Get(context.Background()); err != nil {
 		return err
 	}
 	rules := training.DefaultRules()
 	if *overlayDir != "" {
+		var err error
 		if rules, err = rules.WithOverlays(os.DirFS(*overlayDir), "."); err != nil {
 			return fmt.Errorf("-overlays %s: %w", *overlayDir, err)
 		}
 	}
 	log.Info("rules", "policies", len(rules.Policies), "overlays", len(rules.Overlays.All()))
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	var store training.Store
-	tableName := ""
-	switch *storeKind {
-	case "embedded":
-		path := filepath.Join(*dataDir, "cadretrain.db")
-		s, err := bolt.Open(path)
-		if err != nil {
-			return fmt.Errorf("open embedded store %s: %w", path, err)
-		}
-		store, tableName = s, *table
-		log.Info("embedded store opened", "path", path)
-	case "dynamodb":
-		if *endpoint == "" {
-			return fmt.Errorf("-store dynamodb needs -dynamodb-endpoint (or DYNAMODB_ENDPOINT)")
-		}
-		db, streams := dynamo.LocalClients(*endpoint)
-		if err := dynamo.EnsureTable(ctx, db, *table); err != nil {
-			return err
-		}
-		store, tableName = dynamo.New(db, streams, *table), *table
-		log.Info("dynamodb store", "endpoint", *endpoint, "table", *table)
-	default:
-		return fmt.Errorf("-store must be embedded or dynamodb, not %q", *storeKind)
+	store, err := f.open(ctx, log)
+	if err != nil {
+		return err
 	}
-
-	srv, err := localrun.Start(ctx, localrun.Options{
+	srv, err := server.Start(ctx, server.Options{
 		Addr:          *addr,
 		Store:         store,
-		StoreKind:     *storeKind,
-		Table:         tableName,
-		Config:        cfg,
-		TemplatePath:  *templatePath,
-		DataDir:       *dataDir,
+		StoreKind:     *f.storeKind,
+		Config:        cfgSrc,
+		DataDir:       *f.dataDir,
+		CursorName:    cursorName(*f.storeKind, *f.table),
 		Poll:          *poll,
 		ScheduleEvery: *scheduleEvery,
 		Log:           log,
 		Rules:         rules,
+		Metrics:       os.Stderr,
 	})
 	if err != nil {
 		_ = store.Close()
@@ -140,6 +182,14 @@ func run(log *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// cursorName names the feed cursor per store, so one data dir can serve both stores.
+func cursorName(kind, table string) string {
+	if kind == "dynamodb" {
+		return "changes-dynamodb-" + table
+	}
+	return "changes-" + kind
 }
 
 // servePprof serves the profiling endpoints on their own loopback listener, never on the API's.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -94,12 +95,16 @@ func TestBinaryServesAndShutsDownGracefully(t *testing.T) {
 			t.Errorf("log line is not JSON: %s", line)
 			continue
 		}
-		if m["msg"] == "request" && m["method"] == "PUT" && m["path"] == "/v1/cadres/c-bin" && m["status"] == float64(201) && m["duration_ms"] != nil {
+		if m["msg"] == "request" && m["method"] == "PUT" && m["path"] == "/v1/cadres/c-bin" && m["route"] == "PUT /v1/cadres/{cadre_id}" &&
+			m["status"] == float64(201) && m["latency_ms"] != nil && m["request_id"] != nil && strings.HasPrefix(fmt.Sprint(m["caller"]), "key:") {
 			sawRequest = true
 		}
 	}
 	if !sawRequest {
-		t.Errorf("no request log line with method, path, status and duration:\n%s", logs)
+		t.Errorf("no request log line with request id, method, path, route, status, latency and caller:\n%s", logs)
+	}
+	if strings.Contains(logs, "demo-hr-key-cq") {
+		t.Errorf("an API key was logged:\n%s", logs)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "cadretrain.db")); err != nil {
 		t.Errorf("the embedded store is not in the data dir: %v", err)

@@ -18,7 +18,7 @@ func TestDemoAgainstLocalServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the local server")
 	}
-	url, cfgPath := apitest.StartLocalServer(t, "demo", 0)
+	url, cfgPath := apitest.StartLocalServer(t, 0)
 
 	ds := Generate(training.Today(time.Now()))
 	n := len(ds.SelfStudy) + len(ds.Completions) + len(ds.Single)

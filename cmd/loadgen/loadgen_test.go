@@ -149,7 +149,7 @@ func TestShortLoadAgainstLocalServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the local server")
 	}
-	url, cfgPath := apitest.StartLocalServer(t, "load", 50*time.Millisecond)
+	url, cfgPath := apitest.StartLocalServer(t, 50*time.Millisecond)
 
 	var out, errb bytes.Buffer
 	code := run([]string{"-url", url, "-config", cfgPath, "-cadres", "20", "-requests", "300", "-concurrency", "8",

@@ -1,10 +1,10 @@
-// Command hr-api is the hr-api Lambda function (see template.yaml). It only wires: environment →
-// SDK clients and store, once per cold start → handlers.HRAPI → lambda.Start (awsboot.Run).
+// Command hr-api is the hr-api Lambda function (see template.yaml). It only wires: awsboot builds what
+// this function uses once per cold start and hands its handler to the Lambda runtime.
 package main
 
 import (
 	"github.com/cadre-training/cadretrain/shared/awsboot"
-	"github.com/cadre-training/cadretrain/shared/handlers"
+	"github.com/cadre-training/cadretrain/shared/httpapi"
 )
 
-func main() { awsboot.Run(handlers.HRAPI) }
+func main() { awsboot.HTTP(httpapi.FnHRAPI) }

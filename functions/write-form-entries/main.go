@@ -1,10 +1,9 @@
-// Command write-form-entries is the write-form-entries Lambda function (see template.yaml). It only wires: environment →
-// SDK clients and store, once per cold start → handlers.WriteFormEntries → lambda.Start (awsboot.Run).
+// Command write-form-entries is the write-form-entries Lambda function (see template.yaml). It only wires: awsboot builds what
+// this function uses once per cold start and hands its handler to the Lambda runtime.
 package main
 
 import (
 	"github.com/cadre-training/cadretrain/shared/awsboot"
-	"github.com/cadre-training/cadretrain/shared/handlers"
 )
 
-func main() { awsboot.Run(handlers.WriteFormEntries) }
+func main() { awsboot.FormEntries() }

@@ -2,43 +2,133 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
-// RecomputeChanged is the work of the recompute-quota stream consumer on one batch of record
-// changes: each cadre whose records changed is recomputed once, at its first change in the batch
-// (a later change of the same cadre is already in the records the recompute reads). A change for
-// an unknown cadre is skipped. On an error it returns the index of the change it failed at: the
-// caller retries the batch from there (earlier changes are done), which keeps per-cadre order.
-// Undecodable changes are the caller's to dead-letter; they are skipped here.
-func (s *Service) RecomputeChanged(ctx context.Context, changes []training.Change) (int, error) {
-	done := make(map[string]bool, len(changes))
+// ChangeWork says what HandleChanges does with a batch of record changes. In AWS two functions
+// consume the stream, each with its own share (write-form-entries: WorkForms, recompute-quota:
+// WorkRecompute); the one-machine server does both in one pass (WorkAll).
+type ChangeWork uint8
+
+const (
+	// WorkForms brings the form entries of changed full-time centralized records in line
+	// (docs/rules.md §4).
+	WorkForms ChangeWork = 1 << iota
+	// WorkRecompute recomputes and stores the status of every cadre whose records changed, once
+	// per batch.
+	WorkRecompute
+	// WorkAll is both.
+	WorkAll = WorkForms | WorkRecompute
+)
+
+// ChangeFailure is the first change of a batch that could not be handled. Changes before Index
+// are done; the caller retries from Index (changes of one cadre stay in order).
+type ChangeFailure struct {
+	Index int
+	Err   error
+}
+
+func (f *ChangeFailure) Error() string {
+	return fmt.Sprintf("change %d of the batch: %v", f.Index, f.Err)
+}
+
+func (f *ChangeFailure) Unwrap() error { return f.Err }
+
+// HandleChanges is the one place where record changes (the DynamoDB stream in AWS, the embedded
+// store's change feed on one machine) take effect. Changes are handled in order; a cadre is
+// recomputed once per batch, at its first change. It stops at the first failure and returns it
+// as a *ChangeFailure: an undecodable change (Undecodable set) or a store error. A change for a
+// cadre that no longer exists is skipped (there is nothing to recompute).
+//
+// Form entries are written from the change's new image when it carries one (it is the record as
+// stored by that very write, and the feed delivers the changes of one record in order), so the
+// record is not read again; a change without an image reads the record.
+func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, work ChangeWork) error {
+	done := map[string]bool{}
 	for i, ch := range changes {
-		if ch.Undecodable != "" || ch.CadreID == "" || done[ch.CadreID] {
+		if ch.Undecodable != "" {
+			return &ChangeFailure{Index: i, Err: fmt.Errorf("undecodable change %s: %s", ch.Seq, ch.Undecodable)}
+		}
+		if work&WorkForms != 0 {
+			if err := s.syncChangeForms(ctx, ch); err != nil {
+				return &ChangeFailure{Index: i, Err: err}
+			}
+		}
+		if work&WorkRecompute == 0 || ch.CadreID == "" || done[ch.CadreID] {
 			continue
 		}
 		if _, err := s.Recompute(ctx, ch.CadreID, training.Date{}); err != nil && training.ErrorCode(err) != training.ENOTFOUND {
-			return i, err
+			return &ChangeFailure{Index: i, Err: fmt.Errorf("recompute %s: %w", ch.CadreID, err)}
 		}
 		done[ch.CadreID] = true
 	}
-	return -1, nil
+	return nil
 }
 
-// EnterChangedForms is the work of the write-form-entries stream consumer on one batch of record
-// changes: every changed full-time centralized record has its form entries brought in line with
-// the record as the change carries it (SyncFormEntries; docs/rules.md, Forms), without
-// reading it again. Other records cost nothing. On an error it returns the index of the change
-// it failed at, as RecomputeChanged.
-func (s *Service) EnterChangedForms(ctx context.Context, changes []training.Change) (int, error) {
-	for i, ch := range changes {
-		if ch.Undecodable != "" || ch.New == nil || ch.New.Kind != training.KindCentralized || !ch.New.FullTime {
-			continue
+// syncChangeForms handles the form entries of one change: only full-time centralized training
+// is ever entered in a form (docs/rules.md §4), so other records cost nothing.
+func (s *Service) syncChangeForms(ctx context.Context, ch training.Change) error {
+	rec := ch.New
+	if rec == nil {
+		if ch.RecordID == "" {
+			return nil
 		}
-		if err := s.SyncFormEntries(ctx, *ch.New); err != nil {
-			return i, err
+		r, err := s.Store.GetRecord(ctx, ch.RecordID)
+		if training.ErrorCode(err) == training.ENOTFOUND {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rec = &r
+	}
+	if rec.Kind != training.KindCentralized || !rec.FullTime {
+		return nil
+	}
+	return s.SyncFormEntries(ctx, *rec)
+}
+
+// RepairRecord rebuilds the form entries of one record from its stored state and recomputes its
+// cadre: what a dead-lettered change needed. cadreID is used when the record is gone.
+func (s *Service) RepairRecord(ctx context.Context, recordID, cadreID string) error {
+	rec, err := s.Store.GetRecord(ctx, recordID)
+	switch {
+	case err == nil:
+		cadreID = rec.CadreID
+		if rec.Kind == training.KindCentralized && rec.FullTime {
+			if err := s.SyncFormEntries(ctx, rec); err != nil {
+				return err
+			}
+		}
+	case training.ErrorCode(err) != training.ENOTFOUND:
+		return err
+	}
+	if cadreID == "" {
+		return nil
+	}
+	if _, err := s.Recompute(ctx, cadreID, training.Date{}); err != nil && training.ErrorCode(err) != training.ENOTFOUND {
+		return err
+	}
+	return nil
+}
+
+// RepairCadre rebuilds the form entries of every full-time centralized record of the cadre from
+// the stored records, then recomputes and stores its status as of asOf (default today). It is
+// what an operator's recompute does, so any gap in the form entries (a store restored from an
+// older copy, a lost change) can be repaired on demand.
+func (s *Service) RepairCadre(ctx context.Context, cadreID string, asOf training.Date) (training.Status, error) {
+	recs, err := s.Store.ListRecords(ctx, cadreID)
+	if err != nil {
+		return training.Status{}, err
+	}
+	for _, r := range recs {
+		if r.Kind == training.KindCentralized && r.FullTime {
+			if err := s.SyncFormEntries(ctx, r); err != nil {
+				return training.Status{}, err
+			}
 		}
 	}
-	return -1, nil
+	return s.Recompute(ctx, cadreID, asOf)
 }

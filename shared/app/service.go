@@ -127,14 +127,14 @@ func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in Profi
 // CheckProfile validates a profile without touching the store: one FieldError per bad field.
 func (s *Service) CheckProfile(id string, in ProfileInput) training.Fields {
 	var f training.Fields
-	checkID(&f, "cadre_id", id)
+	training.CheckID(&f, "cadre_id", id)
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
 		f.Add("name", "is required")
-	} else if utf8.RuneCountInString(name) > 100 {
-		f.Add("name", "must be at most 100 characters")
+	} else if utf8.RuneCountInString(name) > training.MaxNameRunes {
+		f.Add("name", "must be at most %d characters", training.MaxNameRunes)
 	}
-	if msg := checkUnit(in.Unit); msg != "" {
+	if msg := training.CheckUnit(in.Unit); msg != "" {
 		f.Add("unit", "%s", msg)
 	}
 	pol := training.CurrentPolicy(s.now())
@@ -173,32 +173,6 @@ func appendRank(hist []training.RankChange, code string, eff training.Date) ([]t
 	return append(out, training.RankChange{Rank: code, EffectiveOn: eff}), nil
 }
 
-func checkID(f *training.Fields, field, id string) {
-	switch {
-	case id == "":
-		f.Add(field, "is required")
-	case len(id) > 128:
-		f.Add(field, "must be at most 128 characters")
-	case strings.ContainsAny(id, "/#\x00 \t\r\n"):
-		f.Add(field, "must not contain '/', '#', spaces or control characters")
-	}
-}
-
-// checkUnit returns a message when unit is not a '/'-separated path of non-empty segments.
-func checkUnit(unit string) string {
-	switch {
-	case unit == "":
-		return "is required"
-	case len(unit) > 256:
-		return "must be at most 256 characters"
-	case strings.HasPrefix(unit, "/") || strings.HasSuffix(unit, "/") || strings.Contains(unit, "//"):
-		return "must be a '/'-separated path like cn/cq/yuzhong, without empty segments"
-	case strings.ContainsAny(unit, "#\x00\t\r\n "):
-		return "must not contain '#', spaces or control characters"
-	}
-	return ""
-}
-
 // GetCadre returns a cadre visible in scope, else ENOTFOUND. Its rank, rank_title and category
 // are those in force today (a promotion dated in the future shows from its date on).
 func (s *Service) GetCadre(ctx context.Context, scope Scope, id string) (training.Cadre, error) {
@@ -232,9 +206,12 @@ type SubmitResult struct {
 // daysGiven says whether the source sent `days`.
 func (s *Service) SubmitRecord(ctx context.Context, scope Scope, r training.Record, daysGiven bool) (SubmitResult, error) {
 	var f training.Fields
-	checkID(&f, "cadre_id", r.CadreID)
-	if r.ExternalID == "" {
+	training.CheckID(&f, "cadre_id", r.CadreID)
+	switch {
+	case r.ExternalID == "":
 		f.Add("event_id", "is required")
+	case len(r.ExternalID) > training.MaxExternalIDLen:
+		f.Add("event_id", "must be at most %d characters", training.MaxExternalIDLen)
 	}
 	f = append(f, training.CheckRecord(&r, daysGiven)...)
 	if err := f.Err(); err != nil {
@@ -282,8 +259,8 @@ func (s *Service) VoidRecord(ctx context.Context, scope Scope, recordID, reason,
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		f.Add("reason", "is required")
-	} else if utf8.RuneCountInString(reason) > 500 {
-		f.Add("reason", "must be at most 500 characters")
+	} else if utf8.RuneCountInString(reason) > training.MaxReasonRunes {
+		f.Add("reason", "must be at most %d characters", training.MaxReasonRunes)
 	}
 	if err := f.Err(); err != nil {
 		return training.Record{}, false, err
@@ -400,6 +377,16 @@ type RecomputeResult struct {
 // with `workers` concurrent evaluations. Per-cadre failures are counted (and passed to onErr),
 // not fatal; a failure to list is returned.
 func (s *Service) RecomputeUnit(ctx context.Context, unit string, asOf training.Date, workers int, onErr func(cadreID string, err error)) (RecomputeResult, error) {
+	return s.RecomputeUnitWith(ctx, unit, asOf, workers, false, onErr)
+}
+
+// RecomputeUnitWith is RecomputeUnit; with repair it also rebuilds each cadre's form entries
+// (RepairCadre).
+func (s *Service) RecomputeUnitWith(ctx context.Context, unit string, asOf training.Date, workers int, repair bool, onErr func(cadreID string, err error)) (RecomputeResult, error) {
+	recompute := s.Recompute
+	if repair {
+		recompute = s.RepairCadre
+	}
 	if workers <= 0 {
 		workers = 8
 	}
@@ -414,7 +401,7 @@ func (s *Service) RecomputeUnit(ctx context.Context, unit string, asOf training.
 		go func() {
 			defer wg.Done()
 			for id := range ids {
-				_, err := s.Recompute(ctx, id, asOf)
+				_, err := recompute(ctx, id, asOf)
 				mu.Lock()
 				if err != nil {
 					res.Failed++

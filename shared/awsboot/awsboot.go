@@ -1,7 +1,17 @@
-// Package awsboot builds a Lambda function's dependencies once per cold start: the SDK clients,
-// the DynamoDB store and the configuration (from the Secrets Manager secret named by
-// CADRE_CONFIG_SECRET, or the file named by CADRE_CONFIG). functions/*/main.go call Load and
-// fail fast when it errs.
+// Package awsboot holds the thin AWS adapters: each Lambda function's main calls one of HTTP,
+// FormEntries or RecomputeQuota, which builds only what that function uses, once per cold start
+// (failing fast), and hands typed handlers to the Lambda runtime:
+//   - HTTP functions serve their routes of shared/httpapi through API Gateway HTTP API (payload
+//     2.0) events with aws-lambda-go-api-proxy's httpadapter;
+//   - stream functions decode the DynamoDB stream records into training.Change values and call
+//     app.Service.HandleChanges, reporting the first failed record (ReportBatchItemFailures);
+//   - recompute-quota has one typed entry point per trigger (stream, schedule, HTTP, its own
+//     asynchronous job).
+//
+// Environment: TABLE_NAME (required); CADRE_CONFIG_SECRET (the Secrets Manager secret with the
+// configuration, re-read every config.DefaultTTL) or CADRE_CONFIG (a file, for tests of the
+// binaries) in the functions that authenticate callers; AWS_LAMBDA_FUNCTION_NAME (set by Lambda)
+// as the target of recompute-quota's asynchronous self-invocations.
 package awsboot
 
 import (
@@ -9,94 +19,111 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
-	"github.com/cadre-training/cadretrain/shared/handlers"
+	"github.com/cadre-training/cadretrain/shared/obs"
 )
 
-// Load reads the environment and builds the handlers' dependencies:
-//   - TABLE_NAME (required): the DynamoDB table;
-//   - CADRE_CONFIG_SECRET: the secret holding the configuration JSON, or else
-//     CADRE_CONFIG: a file with it (for tests of the binaries);
-//   - AWS_LAMBDA_FUNCTION_NAME (set by Lambda): the target of asynchronous self-invocations.
-func Load(ctx context.Context) (handlers.Deps, error) {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+// env is what every function is built from.
+type env struct {
+	log     *slog.Logger
+	aws     aws.Config
+	svc     *app.Service
+	metrics *obs.Metrics
+}
+
+// Load builds the AWS configuration and the service on the table. It reads no secret and builds
+// no client beyond DynamoDB's.
+func load(ctx context.Context, function string) (*env, error) {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
 	table := os.Getenv("TABLE_NAME")
 	if table == "" {
-		return handlers.Deps{}, fmt.Errorf("TABLE_NAME is not set")
+		return nil, fmt.Errorf("TABLE_NAME is not set")
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return handlers.Deps{}, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	cfg, err := loadConfig(ctx, awsCfg)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), nil, table)
+	return &env{log: log, aws: awsCfg, svc: app.New(store), metrics: obs.New(os.Stdout, function)}, nil
+}
+
+// configSource reads the configuration from the secret named by CADRE_CONFIG_SECRET, or the
+// file named by CADRE_CONFIG, every config.DefaultTTL; the first read happens at cold start so a
+// missing or broken configuration fails the init, not a request.
+func (e *env) configSource(ctx context.Context) (*config.Source, error) {
+	var src *config.Source
+	switch {
+	case os.Getenv("CADRE_CONFIG_SECRET") != "":
+		id := os.Getenv("CADRE_CONFIG_SECRET")
+		client := secretsmanager.NewFromConfig(e.aws)
+		src = config.NewSource(func(ctx context.Context) (*config.Config, error) {
+			out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+			if err != nil {
+				return nil, fmt.Errorf("read configuration secret %s: %w", id, err)
+			}
+			return config.Parse([]byte(aws.ToString(out.SecretString)))
+		}, config.DefaultTTL, e.log)
+	case os.Getenv("CADRE_CONFIG") != "":
+		src = config.FileSource(os.Getenv("CADRE_CONFIG"), config.DefaultTTL, e.log)
+	default:
+		return nil, fmt.Errorf("neither CADRE_CONFIG_SECRET nor CADRE_CONFIG is set")
+	}
+	if _, err := src.Get(ctx); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// coldStart reports true exactly once per execution environment: for its first invocation.
+type coldStart struct{ used atomic.Bool }
+
+func (c *coldStart) take() bool { return !c.used.Swap(true) }
+
+// start builds the function with build and hands its handler to the Lambda runtime; a build
+// failure is logged as JSON and exits, so Lambda reports an init error and nothing half-built
+// ever serves a request.
+func start[H any](function string, build func(context.Context, *env) (H, error)) {
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
+	h, err := wire(ctx, function, build)
+	cancel()
 	if err != nil {
-		return handlers.Deps{}, err
+		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("cold start failed", "function", function, "err", err.Error())
+		os.Exit(1)
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), dynamodbstreams.NewFromConfig(awsCfg), table)
-	deps := handlers.Deps{Store: store, StoreKind: "dynamodb", Config: cfg, Now: time.Now, Log: log}
-	if fn := os.Getenv("AWS_LAMBDA_FUNCTION_NAME"); fn != "" {
-		deps.Invoker = &selfInvoker{client: awslambda.NewFromConfig(awsCfg), function: fn}
-	}
-	return deps, nil
+	lambda.Start(h)
 }
 
-func loadConfig(ctx context.Context, awsCfg aws.Config) (*config.Config, error) {
-	if id := os.Getenv("CADRE_CONFIG_SECRET"); id != "" {
-		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-		if err != nil {
-			return nil, fmt.Errorf("read configuration secret %s: %w", id, err)
-		}
-		return config.Parse([]byte(aws.ToString(out.SecretString)))
-	}
-	if path := os.Getenv("CADRE_CONFIG"); path != "" {
-		return config.LoadFile(path)
-	}
-	return nil, fmt.Errorf("neither CADRE_CONFIG_SECRET nor CADRE_CONFIG is set")
-}
-
-// selfInvoker invokes the running function itself asynchronously (InvocationType Event).
-type selfInvoker struct {
-	client   *awslambda.Client
-	function string
-}
-
-func (s *selfInvoker) InvokeAsync(ctx context.Context, payload []byte) error {
-	_, err := s.client.Invoke(ctx, &awslambda.InvokeInput{
-		FunctionName:   aws.String(s.function),
-		InvocationType: lambdatypes.InvocationTypeEvent,
-		Payload:        payload,
-	})
+// wire builds the function's handler (start's testable half).
+func wire[H any](ctx context.Context, function string, build func(context.Context, *env) (H, error)) (H, error) {
+	var zero H
+	e, err := load(ctx, function)
 	if err != nil {
-		return fmt.Errorf("invoke %s asynchronously: %w", s.function, err)
+		return zero, err
 	}
-	return nil
-}
-
-// Run is the whole main of a function: build the dependencies once per cold start (failing fast),
-// build the handler from them and hand it to the Lambda runtime.
-func Run[H any](handler func(handlers.Deps) H) {
-	deps, err := Load(context.Background())
+	h, err := build(ctx, e)
 	if err != nil {
-		Fail(err)
+		return zero, fmt.Errorf("%s: %w", function, err)
 	}
-	lambda.Start(handler(deps))
+	return h, nil
 }
 
-// Fail logs a cold-start failure as JSON and exits: Lambda reports the init error and retries
-// the cold start; nothing half-built ever serves a request.
-func Fail(err error) {
-	slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("cold start failed", "err", err.Error())
-	os.Exit(1)
+// lambdaFunctionName is the running function's name (set by Lambda; the emulator sets one too).
+// CADRE_ASYNC_JOBS=inline runs jobs before answering instead (tests of the binaries, where there
+// is no Lambda API to invoke).
+func lambdaFunctionName() string {
+	if os.Getenv("CADRE_ASYNC_JOBS") == "inline" {
+		return ""
+	}
+	return os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
 }

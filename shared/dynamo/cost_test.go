@@ -99,13 +99,13 @@ func TestCostPerMillionCompletions(t *testing.T) {
 		var changes []training.Change
 		changes, cursor = readBatch(t, store, cursor, costBatchSize)
 		start = time.Now()
-		if failedAt, err := svc.RecomputeChanged(ctx, changes); err != nil {
-			t.Fatalf("batch %d: recompute at change %d: %v", b, failedAt, err)
+		if err := svc.HandleChanges(ctx, changes, app.WorkRecompute); err != nil {
+			t.Fatalf("batch %d: recompute: %v", b, err)
 		}
 		recomputeDur += time.Since(start)
 		start = time.Now()
-		if failedAt, err := svc.EnterChangedForms(ctx, changes); err != nil {
-			t.Fatalf("batch %d: form entries at change %d: %v", b, failedAt, err)
+		if err := svc.HandleChanges(ctx, changes, app.WorkForms); err != nil {
+			t.Fatalf("batch %d: form entries: %v", b, err)
 		}
 		formsDur += time.Since(start)
 	}

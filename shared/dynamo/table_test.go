@@ -77,8 +77,30 @@ func docsTable(tb testing.TB) cfnTable {
 	panic("unreachable")
 }
 
-func TestDocsTableMatchesTableInput(t *testing.T) {
-	got := docsTable(t)
+func TestDocsTableMatchesTableInput(t *testing.T) { checkTable(t, docsTable(t)) }
+
+// TestTemplateTableMatchesTableInput: template.yaml's table is the one DynamoDB Local and the
+// tests create.
+func TestTemplateTableMatchesTableInput(t *testing.T) {
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]cfnTable `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(b, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	tb, ok := tpl.Resources["CadreTable"]
+	if !ok {
+		t.Fatal("template.yaml has no CadreTable")
+	}
+	checkTable(t, tb)
+}
+
+func checkTable(t *testing.T, got cfnTable) {
+	t.Helper()
 	in := dynamo.TableInput("x")
 	p := got.Properties
 

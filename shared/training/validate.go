@@ -1,16 +1,53 @@
 package training
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
 
-// Text limits (runes) for the free-text fields of a record. RULES.md is silent; see docs/rules.md.
+// Limits of the API's text fields, written once here and used by every layer (docs/rules.md
+// “Choices”): runes for free text, bytes for ids and codes.
 const (
-	maxTitleRunes               = 200 // course_title, institution
-	maxInstitutionTypeLen       = 64
-	hoursPerDayLimit      int64 = 24 // RULES.md §2: “more than 24 学时 per day of its span” is a 400 error
+	MaxNameRunes          = 100 // a cadre's name
+	MaxReasonRunes        = 500 // why a record was voided or corrected
+	MaxTitleRunes         = 200 // course_title, institution
+	MaxIDLen              = 128 // cadre_id, record ids, course_id
+	MaxExternalIDLen      = 128 // event_id, Idempotency-Key
+	MaxUnitLen            = 256 // a unit path
+	MaxSourceLen          = 64  // the source system's name
+	maxInstitutionTypeLen = 64
+
+	hoursPerDayLimit int64 = 24 // docs/rules.md §2: “more than 24 学时 per day of its span” is a 400 error
 )
+
+// CheckID adds an error to f when id is not a usable id: required, at most MaxIDLen bytes, no
+// '/', '#', spaces or control characters.
+func CheckID(f *Fields, field, id string) {
+	switch {
+	case id == "":
+		f.Add(field, "is required")
+	case len(id) > MaxIDLen:
+		f.Add(field, "must be at most %d characters", MaxIDLen)
+	case strings.ContainsAny(id, "/#\x00 \t\r\n"):
+		f.Add(field, "must not contain '/', '#', spaces or control characters")
+	}
+}
+
+// CheckUnit returns a message when unit is not a '/'-separated path of non-empty segments.
+func CheckUnit(unit string) string {
+	switch {
+	case unit == "":
+		return "is required"
+	case len(unit) > MaxUnitLen:
+		return fmt.Sprintf("must be at most %d characters", MaxUnitLen)
+	case strings.HasPrefix(unit, "/") || strings.HasSuffix(unit, "/") || strings.Contains(unit, "//"):
+		return "must be a '/'-separated path like cn/cq/yuzhong, without empty segments"
+	case strings.ContainsAny(unit, "#\x00\t\r\n "):
+		return "must not contain '#', spaces or control characters"
+	}
+	return ""
+}
 
 // CheckRecord validates a record's semantics after the wire layer parsed it (RULES.md §2 and API.md) and fills
 // derived fields: for centralized, Days = inclusive span when daysGiven is false. It returns one FieldError per bad
@@ -62,11 +99,17 @@ func CheckRecord(r *Record, daysGiven bool) Fields {
 	if r.InstitutionType != "" && !isToken(r.InstitutionType) {
 		f.Add("institution_type", "must be a lower-case code such as party_school (letters, digits, _; at most %d)", maxInstitutionTypeLen)
 	}
-	if utf8.RuneCountInString(r.CourseTitle) > maxTitleRunes {
-		f.Add("course_title", "must be at most %d characters", maxTitleRunes)
+	if utf8.RuneCountInString(r.CourseTitle) > MaxTitleRunes {
+		f.Add("course_title", "must be at most %d characters", MaxTitleRunes)
 	}
-	if utf8.RuneCountInString(r.Institution) > maxTitleRunes {
-		f.Add("institution", "must be at most %d characters", maxTitleRunes)
+	if utf8.RuneCountInString(r.Institution) > MaxTitleRunes {
+		f.Add("institution", "must be at most %d characters", MaxTitleRunes)
+	}
+	if len(r.CourseID) > MaxIDLen {
+		f.Add("course_id", "must be at most %d characters", MaxIDLen)
+	}
+	if len(r.SourceSystem) > MaxSourceLen {
+		f.Add("source", "must be at most %d characters", MaxSourceLen)
 	}
 	return f
 }

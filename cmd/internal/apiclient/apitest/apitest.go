@@ -13,15 +13,14 @@ import (
 
 	"github.com/cadre-training/cadretrain/shared/bolt"
 	"github.com/cadre-training/cadretrain/shared/config"
-	"github.com/cadre-training/cadretrain/shared/localrun"
+	"github.com/cadre-training/cadretrain/shared/server"
 )
 
-// StartLocalServer starts the local server (shared/localrun) on a free loopback port, with the
-// embedded store in a temporary directory, the repository's template.yaml and config/demo.json,
-// and closes it when the test ends. table names the stream's table; poll is the stream poll
-// interval (0: localrun's default). It returns the server's base URL and the path of the
-// configuration file (for -config).
-func StartLocalServer(t testing.TB, table string, poll time.Duration) (url, configPath string) {
+// StartLocalServer starts the one-machine server (shared/server) on a free loopback port, with
+// the embedded store in a temporary directory and config/demo.json, and closes it when the test
+// ends. poll is the change feed's poll interval (0: the server's default). It returns the
+// server's base URL and the path of the configuration file (for -config).
+func StartLocalServer(t testing.TB, poll time.Duration) (url, configPath string) {
 	t.Helper()
 	root := repoRoot(t)
 	configPath = filepath.Join(root, "config", "demo.json")
@@ -34,10 +33,9 @@ func StartLocalServer(t testing.TB, table string, poll time.Duration) (url, conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := localrun.Start(context.Background(), localrun.Options{
-		Addr: "127.0.0.1:0", Store: store, StoreKind: "embedded", Table: table, Config: cfg,
-		TemplatePath: filepath.Join(root, "template.yaml"), DataDir: dir, Poll: poll,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	srv, err := server.Start(context.Background(), server.Options{
+		Addr: "127.0.0.1:0", Store: store, StoreKind: "embedded", Config: config.Static(cfg),
+		DataDir: dir, Poll: poll, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,9 @@
-package handlers
+package httpapi
 
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,8 +54,9 @@ func (o *object) bad(name, format string, args ...any) { o.errs.Add(o.prefix+nam
 
 func (o *object) has(name string) bool { _, ok := o.get(name); return ok }
 
-// str reads a string; required adds "is required" when absent or blank. maxLen counts runes.
-func (o *object) str(name string, required bool, maxLen int) string {
+// str reads a string; required adds "is required" when absent or blank. Lengths are checked by
+// the rules (training.Max…), not here, so each limit is written once.
+func (o *object) str(name string, required bool) string {
 	v, ok := o.get(name)
 	if !ok {
 		if required {
@@ -70,9 +72,6 @@ func (o *object) str(name string, required bool, maxLen int) string {
 	s = strings.TrimSpace(s)
 	if required && s == "" {
 		o.bad(name, "is required")
-	}
-	if maxLen > 0 && len([]rune(s)) > maxLen {
-		o.bad(name, "must be at most %d characters", maxLen)
 	}
 	return s
 }
@@ -177,9 +176,9 @@ func (o *object) done() {
 }
 
 // queryDate parses an optional date query parameter.
-func queryDate(req httpRequest, name string, errs *training.Fields) training.Date {
-	s, ok := req.QueryStringParameters[name]
-	if !ok || s == "" {
+func queryDate(q url.Values, name string, errs *training.Fields) training.Date {
+	s := q.Get(name)
+	if s == "" {
 		return training.Date{}
 	}
 	d, err := training.ParseDate(s)
@@ -190,9 +189,9 @@ func queryDate(req httpRequest, name string, errs *training.Fields) training.Dat
 }
 
 // queryYear parses an optional year query parameter (0 when absent).
-func queryYear(req httpRequest, errs *training.Fields) int {
-	s, ok := req.QueryStringParameters["year"]
-	if !ok || s == "" {
+func queryYear(q url.Values, errs *training.Fields) int {
+	s := q.Get("year")
+	if s == "" {
 		return 0
 	}
 	y, err := strconv.Atoi(s)

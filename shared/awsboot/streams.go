@@ -1,0 +1,198 @@
+package awsboot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/httpapi"
+	"github.com/cadre-training/cadretrain/shared/obs"
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// StreamHandler is a DynamoDB stream handler with ReportBatchItemFailures.
+type StreamHandler = func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+
+// FormEntries runs write-form-entries: the stream's full-time record changes → form entries. It
+// needs no configuration, so it reads no secret.
+func FormEntries() {
+	start(httpapi.FnWriteFormEntries, func(_ context.Context, e *env) (StreamHandler, error) {
+		return streamHandler(e.svc, app.WorkForms, e.log), nil
+	})
+}
+
+// streamHandler decodes the batch into changes and hands them to HandleChanges. The first change
+// that fails (an undecodable record, or a store error) is reported by its SequenceNumber; Lambda
+// then retries from it (bisecting and finally sending it to the failure queue), and the changes
+// before it are checkpointed.
+func streamHandler(svc *app.Service, work app.ChangeWork, log *slog.Logger) StreamHandler {
+	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		changes := make([]training.Change, 0, len(ev.Records))
+		seqs := make([]string, 0, len(ev.Records))
+		for _, rec := range ev.Records {
+			ch, ok, err := dynamo.ChangeFromEventRecord(rec)
+			if err != nil {
+				ch, ok = training.Change{Seq: rec.Change.SequenceNumber, Undecodable: err.Error()}, true
+			}
+			if ok {
+				changes = append(changes, ch)
+				seqs = append(seqs, rec.Change.SequenceNumber)
+			}
+		}
+		resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+		err := svc.HandleChanges(ctx, changes, work)
+		if err == nil {
+			return resp, nil
+		}
+		var cf *app.ChangeFailure
+		if !errors.As(err, &cf) {
+			return resp, err // not tied to a record: Lambda retries the whole batch
+		}
+		ch := changes[cf.Index]
+		log.Error("change failed", "seq", seqs[cf.Index], "cadre_id", ch.CadreID, "record_id", ch.RecordID, "err", cf.Err.Error())
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: seqs[cf.Index]})
+		return resp, nil
+	}
+}
+
+// Recompute is the recompute-quota function: one typed entry point per trigger.
+type Recompute struct {
+	svc     *app.Service
+	log     *slog.Logger
+	metrics *obs.Metrics
+	stream  StreamHandler
+	http    HTTPHandler
+}
+
+// RecomputeQuota runs recompute-quota.
+func RecomputeQuota() {
+	start(httpapi.FnRecomputeQuota, buildRecompute)
+}
+
+func buildRecompute(ctx context.Context, e *env) (func(context.Context, json.RawMessage) (any, error), error) {
+	r := &Recompute{svc: e.svc, log: e.log, metrics: e.metrics, stream: streamHandler(e.svc, app.WorkRecompute, e.log)}
+	var jobs app.JobStarter = inlineJobs{r}
+	if fn := lambdaFunctionName(); fn != "" {
+		jobs = &selfInvoker{client: awslambda.NewFromConfig(e.aws), function: fn}
+	}
+	h, err := buildHTTP(httpapi.FnRecomputeQuota, func(*env) app.JobStarter { return jobs })(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	r.http = h
+	return r.Invoke, nil
+}
+
+// Stream recomputes the cadre of every changed record, once per batch.
+func (r *Recompute) Stream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	return r.stream(ctx, ev)
+}
+
+// Schedule runs the daily full recompute (EventBridge Scheduler, 02:00 Asia/Shanghai).
+func (r *Recompute) Schedule(ctx context.Context, ev events.EventBridgeEvent) (app.RecomputeResult, error) {
+	return r.Job(ctx, app.RecomputeJob{JobID: "schedule-" + ev.Time.Format("20060102T1504")})
+}
+
+// HTTP serves POST /v1/recompute.
+func (r *Recompute) HTTP(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return r.http(ctx, req)
+}
+
+// Job runs a full recompute (its own asynchronous invocation, or the schedule). An error makes
+// Lambda retry the asynchronous invocation once and then send it to the failure queue.
+func (r *Recompute) Job(ctx context.Context, job app.RecomputeJob) (app.RecomputeResult, error) {
+	start := time.Now()
+	res, err := r.svc.RunRecomputeJob(ctx, job, func(id string, err error) {
+		r.log.Error("recompute failed", "job_id", job.JobID, "cadre_id", id, "err", err.Error())
+	})
+	r.metrics.Put(obs.DurationOf(obs.RecomputeDuration, time.Since(start)), obs.CountOf(obs.RecomputeFailures, res.Failed))
+	r.log.Info("recompute job finished", "job_id", job.JobID, "recomputed", res.Recomputed, "failed", res.Failed)
+	if err != nil {
+		return res, fmt.Errorf("recompute job %s: %w", job.JobID, err)
+	}
+	return res, nil
+}
+
+// invocation names the fields that tell recompute-quota's four triggers apart: each trigger's
+// event has its own marker, set by AWS (stream, HTTP API, EventBridge Scheduler) or by us (the
+// job payload), so nothing is guessed from the shape.
+type invocation struct {
+	Records []struct {
+		EventSource string `json:"eventSource"`
+	} `json:"Records"`
+	Version    string            `json:"version"`
+	RouteKey   string            `json:"routeKey"`
+	DetailType string            `json:"detail-type"`
+	Job        *app.RecomputeJob `json:"recompute_job"`
+}
+
+// Invoke routes one invocation to its typed entry point.
+func (r *Recompute) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var inv invocation
+	if err := json.Unmarshal(raw, &inv); err != nil {
+		return nil, fmt.Errorf("recompute-quota: undecodable event: %w", err)
+	}
+	switch {
+	case len(inv.Records) > 0 && inv.Records[0].EventSource == "aws:dynamodb":
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("recompute-quota: stream event: %w", err)
+		}
+		return r.Stream(ctx, ev)
+	case inv.Version == "2.0" && inv.RouteKey != "":
+		var req events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, fmt.Errorf("recompute-quota: HTTP API event: %w", err)
+		}
+		return r.HTTP(ctx, req)
+	case inv.Job != nil:
+		return r.Job(ctx, *inv.Job)
+	case inv.DetailType == "Scheduled Event":
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("recompute-quota: scheduled event: %w", err)
+		}
+		return r.Schedule(ctx, ev)
+	}
+	return nil, fmt.Errorf("recompute-quota: not a stream batch, HTTP API request, scheduled event or recompute job")
+}
+
+// inlineJobs runs a job before answering (no function name: a test of the binary outside Lambda).
+type inlineJobs struct{ r *Recompute }
+
+func (j inlineJobs) StartRecompute(ctx context.Context, job app.RecomputeJob) error {
+	_, err := j.r.Job(ctx, job)
+	return err
+}
+
+// selfInvoker starts a job as an asynchronous invocation of the running function itself.
+type selfInvoker struct {
+	client   *awslambda.Client
+	function string
+}
+
+func (s *selfInvoker) StartRecompute(ctx context.Context, job app.RecomputeJob) error {
+	payload, err := json.Marshal(map[string]app.RecomputeJob{"recompute_job": job})
+	if err != nil {
+		return err
+	}
+	_, err = s.client.Invoke(ctx, &awslambda.InvokeInput{
+		FunctionName:   aws.String(s.function),
+		InvocationType: lambdatypes.InvocationTypeEvent,
+		Payload:        payload,
+	})
+	if err != nil {
+		return fmt.Errorf("invoke %s asynchronously: %w", s.function, err)
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/config"
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+func (a *API) health(c *call) (int, any, error) {
+	return http.StatusOK, map[string]string{"status": "ok", "store": a.d.StoreKind}, nil
+}
+
+// policies lists the policies and local crediting overlays in force (docs/rules.md); any API key.
+func (a *API) policies(*call) (int, any, error) {
+	return http.StatusOK, a.d.Service.Policies(), nil
+}
+
+func (a *API) putCadre(c *call) (int, any, error) {
+	o, errs, err := requestObject(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	in := app.ProfileInput{
+		Name:            o.str("name", true),
+		Unit:            o.str("unit", true),
+		Rank:            o.str("rank", true),
+		RankEffectiveOn: o.date("rank_effective_on", false),
+		JoinedOn:        o.date("joined_on", false),
+	}
+	in.LeadershipMember, _ = o.boolean("leadership_member")
+	o.done()
+	id := c.r.PathValue("cadre_id")
+	// The service's own checks too, so every bad field is named at once.
+	if err := mergeFields(*errs, a.d.Service.CheckProfile(id, in)).Err(); err != nil {
+		return 0, nil, err
+	}
+	cadre, created, err := a.d.Service.PutCadre(c.ctx(), c.key, id, in)
+	if err != nil {
+		return 0, nil, err
+	}
+	// Profile items are not record changes, so the change feed does not see them: refresh the
+	// stored status now. A failure is logged, not returned: the profile is stored and the daily
+	// recompute repairs the snapshot.
+	if _, err := a.d.Service.Recompute(c.ctx(), cadre.ID, training.Date{}); err != nil {
+		a.d.Log.Warn("recompute after profile change failed", "request_id", c.log.id, "cadre_id", cadre.ID, "err", err.Error())
+	}
+	if created {
+		return http.StatusCreated, cadre, nil
+	}
+	return http.StatusOK, cadre, nil
+}
+
+// mergeFields adds the field errors of more that the wire layer did not already report.
+func mergeFields(errs, more training.Fields) training.Fields {
+	have := map[string]bool{}
+	for _, f := range errs {
+		have[f.Field] = true
+	}
+	for _, f := range more {
+		if !have[f.Field] {
+			errs = append(errs, f)
+		}
+	}
+	return errs
+}
+
+func (a *API) getCadre(c *call) (int, any, error) {
+	cadre, err := a.d.Service.GetCadre(c.ctx(), c.key, c.r.PathValue("cadre_id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, cadre, nil
+}
+
+func (a *API) listRecords(c *call) (int, any, error) {
+	var errs training.Fields
+	year := queryYear(c.r.URL.Query(), &errs)
+	if err := errs.Err(); err != nil {
+		return 0, nil, err
+	}
+	recs, err := a.d.Service.ListRecords(c.ctx(), c.key, c.r.PathValue("cadre_id"), year)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"records": recordViews(recs)}, nil
+}
+
+func (a *API) voidRecord(c *call) (int, any, error) {
+	o, errs, err := requestObject(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	reason := o.str("reason", true)
+	o.done()
+	if err := errs.Err(); err != nil {
+		return 0, nil, err
+	}
+	rec, _, err := a.d.Service.VoidRecord(c.ctx(), c.key, c.r.PathValue("record_id"), reason, actor(c.key))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, recordView(rec), nil
+}
+
+// actor names an API key in audit fields (who voided, who corrected).
+func actor(k *config.APIKey) string { return "api-key:" + k.ID }
+
+func (a *API) quotaStatus(c *call) (int, any, error) {
+	var errs training.Fields
+	asOf := queryDate(c.r.URL.Query(), "as_of", &errs)
+	if err := errs.Err(); err != nil {
+		return 0, nil, err
+	}
+	st, err := a.d.Service.QuotaStatus(c.ctx(), c.key, c.r.PathValue("cadre_id"), asOf)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, statusView(st), nil
+}
+
+func (a *API) appointmentEntries(c *call) (int, any, error) {
+	es, err := a.d.Service.FormEntries(c.ctx(), c.key, c.r.PathValue("cadre_id"), training.FormAppointment, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"entries": entryViews(es)}, nil
+}
+
+func (a *API) appraisalEntries(c *call) (int, any, error) {
+	var errs training.Fields
+	year := queryYear(c.r.URL.Query(), &errs)
+	if err := errs.Err(); err != nil {
+		return 0, nil, err
+	}
+	es, err := a.d.Service.FormEntries(c.ctx(), c.key, c.r.PathValue("cadre_id"), training.FormAppraisal, year)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"entries": entryViews(es)}, nil
+}

@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/cadre-training/cadretrain/shared/config"
+)
+
+// Function names: the folder of each Lambda function under functions/ and its CodeUri in
+// template.yaml.
+const (
+	FnHRAPI             = "hr-api"
+	FnRecordSelfStudy   = "record-self-study"
+	FnIngestCompletions = "ingest-completions"
+	FnRecomputeQuota    = "recompute-quota"
+	FnWriteFormEntries  = "write-form-entries"
+)
+
+// Route is one route of the API: its method and path pattern (ServeMux syntax, which is also API
+// Gateway's), the Lambda function that serves it in AWS, and the role a caller's API key needs
+// ("" for routes that authenticate otherwise or not at all).
+type Route struct {
+	Method   string
+	Path     string
+	Function string
+	Role     string
+	serve    func(a *API, c *call) (int, any, error)
+}
+
+// Routes is the one route table. template.yaml's HttpApi events must list exactly these (a test
+// checks it), so a route cannot exist in one and not the other.
+func Routes() []Route {
+	return []Route{
+		{"GET", "/v1/health", FnHRAPI, "", (*API).health},
+		{"GET", "/v1/policies", FnHRAPI, config.RoleHR, (*API).policies},
+		{"PUT", "/v1/cadres/{cadre_id}", FnHRAPI, config.RoleHR, (*API).putCadre},
+		{"GET", "/v1/cadres/{cadre_id}", FnHRAPI, config.RoleHR, (*API).getCadre},
+		{"GET", "/v1/cadres/{cadre_id}/records", FnHRAPI, config.RoleHR, (*API).listRecords},
+		{"GET", "/v1/cadres/{cadre_id}/quota-status", FnHRAPI, config.RoleHR, (*API).quotaStatus},
+		{"GET", "/v1/cadres/{cadre_id}/appointment-records", FnHRAPI, config.RoleHR, (*API).appointmentEntries},
+		{"GET", "/v1/cadres/{cadre_id}/appraisal-records", FnHRAPI, config.RoleHR, (*API).appraisalEntries},
+		{"POST", "/v1/records/{record_id}/void", FnHRAPI, config.RoleHR, (*API).voidRecord},
+		{"POST", "/v1/cadres/{cadre_id}/self-study", FnRecordSelfStudy, config.RoleHR, (*API).selfStudy},
+		{"POST", "/v1/webhooks/completions/{platform_id}", FnIngestCompletions, "", (*API).completions},
+		{"POST", "/v1/recompute", FnRecomputeQuota, config.RoleAdmin, (*API).recompute},
+	}
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "req_" + hex.EncodeToString(b)
+}
