@@ -1,6 +1,7 @@
 package dynamo_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -221,5 +222,45 @@ func TestEventRecordFromChangeRejectsIncomplete(t *testing.T) {
 				t.Fatal("no error")
 			}
 		})
+	}
+}
+
+// TestStreamEventFixture keeps shared/awsboot/testdata/record-stream-event.json, the stream batch
+// the Lambda adapters' tests decode (an INSERT of a full-time training and its MODIFY to voided,
+// as DynamoDB delivers them for the items this store writes), equal to what the codec produces.
+// UPDATE_FIXTURES=1 rewrites it.
+func TestStreamEventFixture(t *testing.T) {
+	old := sampleRecord()
+	voided := old
+	voided.Status = training.StatusVoided
+	voided.Void = &training.Voiding{Reason: "entered twice", By: "hr-admin", At: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)}
+	at := time.Unix(1717200000, 0).UTC()
+	var ev events.DynamoDBEvent
+	for _, c := range []training.Change{
+		{Seq: "000000000000000000001", Kind: training.ChangeInsert, CadreID: old.CadreID, RecordID: old.ID, New: &old, At: at},
+		{Seq: "000000000000000000002", Kind: training.ChangeModify, CadreID: old.CadreID, RecordID: old.ID, Old: &old, New: &voided, At: at},
+	} {
+		rec, err := dynamo.EventRecordFromChange(c, "cadretrain")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Records = append(ev.Records, rec)
+	}
+	want, err := json.MarshalIndent(ev, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "../awsboot/testdata/record-stream-event.json"
+	if os.Getenv("UPDATE_FIXTURES") == "1" {
+		if err := os.WriteFile(path, append(want, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(bytes.TrimSpace(got)) != string(want) {
+		t.Fatalf("%s is stale; rerun with UPDATE_FIXTURES=1", path)
 	}
 }
