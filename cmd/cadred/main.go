@@ -141,12 +141,9 @@ func serve(log *slog.Logger) error {
 	if _, err := cfgSrc.Get(context.Background()); err != nil {
 		return err
 	}
-	rules := training.DefaultRules()
-	if *overlayDir != "" {
-		var err error
-		if rules, err = rules.WithOverlays(os.DirFS(*overlayDir), "."); err != nil {
-			return fmt.Errorf("-overlays %s: %w", *overlayDir, err)
-		}
+	rules, err := loadRules(*overlayDir)
+	if err != nil {
+		return err
 	}
 	log.Info("rules", "policies", len(rules.Policies), "overlays", len(rules.Overlays.All()))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestE2ERules shows the rules of docs/rules.md “Training on promotion”, “Initial training”,
+// “Mid-year joiners and transfers”, “The leadership rule” and “Local crediting overlays” over HTTP.
+func TestE2ERules(t *testing.T) {
+	for _, kind := range []string{"embedded", "dynamodb"} {
+		t.Run(kind, func(t *testing.T) {
+			e := startServer(t, kind)
+			for _, tc := range []struct {
+				name string
+				fn   func(*testing.T, *env)
+			}{
+				{"Policies", testPolicies},
+				{"PromotionTraining", testPromotionTraining},
+				{"MidYearJoiner", testMidYearJoiner},
+				{"CreditingOverlay", testCreditingOverlay},
+			} {
+				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
+			}
+		})
+	}
+}
+
+func (e *env) status(t *testing.T, key, cadre, asOf string) map[string]any {
+	t.Helper()
+	r := e.do(t, req{method: "GET", path: "/v1/cadres/" + cadre + "/quota-status?as_of=" + asOf, key: key})
+	wantStatus(t, r, http.StatusOK)
+	return r.json(t)
+}
+
+func window(m map[string]any) string {
+	w, _ := m["window"].(map[string]any)
+	s, _ := w["start"].(string)
+	end, _ := w["end"].(string)
+	return s + "…" + end
+}
+
+// GET /v1/policies: the policy with every requirement and its source, and the shipped overlay.
+func testPolicies(t *testing.T, e *env) {
+	wantProblem(t, e.do(t, req{method: "GET", path: "/v1/policies"}), 401)
+	r := e.do(t, req{method: "GET", path: "/v1/policies", key: keyCQ})
+	wantStatus(t, r, 200)
+	m := r.json(t)
+	ps, _ := m["policies"].([]any)
+	if len(ps) != 1 {
+		t.Fatalf("policies %v, want one", ps)
+	}
+	p, _ := ps[0].(map[string]any)
+	if p["id"] != "cadre-2023-2027" {
+		t.Errorf("policy id %v", p["id"])
+	}
+	sources := map[string]string{}
+	reqs, _ := p["requirements"].([]any)
+	for _, x := range reqs {
+		rq, _ := x.(map[string]any)
+		id, _ := rq["id"].(string)
+		sources[id], _ = rq["source"].(string)
+	}
+	for _, id := range []string{"centralized_5y", "centralized_annual", "online_annual", "leadership_party_school_5y", "promotion_training", "initial_training"} {
+		if sources[id] == "" {
+			t.Errorf("requirement %s missing or without source: %v", id, sources)
+		}
+	}
+	if s := sources["leadership_party_school_5y"]; !strings.Contains(s, "2018—2022") {
+		t.Errorf("leadership rule source %q does not name the 2018–2022 plan", s)
+	}
+	ovs, _ := m["overlays"].([]any)
+	found := false
+	for _, x := range ovs {
+		o, _ := x.(map[string]any)
+		if o["id"] == "nanjing-credit-units" && o["unit"] == "cn/js/nanjing" && o["file"] == "cn-js-nanjing.json" && o["source"] != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("overlays %v, want the shipped nanjing-credit-units", ovs)
+	}
+}
+
+// 任职培训: promoted 2025-03-15 without the 5-year training → promotion_training with its own window,
+// at risk after a quarter of the year, in overall; met once 90 days are done.
+func testPromotionTraining(t *testing.T, e *env) {
+	cadre := e.id("promoted")
+	put := func(rank, on string, status int) {
+		r := e.do(t, req{method: "PUT", path: "/v1/cadres/" + cadre, key: keyCQ, body: map[string]any{
+			"name": "李四", "unit": unitCQ, "rank": rank, "rank_effective_on": on,
+		}})
+		wantStatus(t, r, status)
+	}
+	put("township_principal", "2019-01-01", http.StatusCreated)
+	put("县处级副职", "2025-03-15", http.StatusOK)
+	st := e.status(t, keyCQ, cadre, "2025-06-30")
+	pt := requirement(t, st, "promotion_training")
+	if pt["state"] != "at_risk" || window(pt) != "2025-03-15…2026-03-15" || pt["deadline"] != "2026-03-15" ||
+		measure(pt, "target", "days") != float64(90) || measure(pt, "target", "hours") != float64(550) {
+		t.Errorf("promotion_training %v, want at_risk in 2025-03-15…2026-03-15, 90 days or 550 学时", pt)
+	}
+	if tr, _ := pt["trigger"].(map[string]any); tr["event"] != "promotion" || tr["rank"] != "county_deputy" || tr["from_rank"] != "township_principal" {
+		t.Errorf("trigger %v", pt["trigger"])
+	}
+	if st["overall"] != "at_risk" {
+		t.Errorf("overall %v, want at_risk", st["overall"])
+	}
+	// The 5-year quota is pro-rated from the category change (2025-03-15: 33 whole months of 60).
+	five := requirement(t, st, "centralized_5y")
+	if pr, _ := five["prorated"].(map[string]any); pr["reason"] != "category_changed" || pr["months"] != float64(33) ||
+		measure(five, "target", "days") != float64(50) || measure(five, "target", "hours") != float64(303) {
+		t.Errorf("centralized_5y %v, want pro-rated 50 days / 303 学时 (33 of 60 months)", five)
+	}
+	results(t, e.send(t, centralized(e.id("promo-1"), cadre, "2025-09-01", "2025-11-29", 90, 480, true)))
+	st = e.status(t, keyCQ, cadre, "2025-12-31")
+	if pt := requirement(t, st, "promotion_training"); pt["state"] != "met" {
+		t.Errorf("promotion_training %v, want met after 90 days", pt)
+	}
+	// After the deadline the requirement is no longer reported.
+	for _, x := range e.status(t, keyCQ, cadre, "2026-03-16")["requirements"].([]any) {
+		if m, _ := x.(map[string]any); m["id"] == "promotion_training" {
+			t.Errorf("promotion_training still reported after its deadline: %v", m)
+		}
+	}
+}
+
+// A cadre who joined on 2025-11-01 owes 2 of 12 months of the annual quotas for 2025 (not the
+// whole year, as before), and 初任培训 within the probation year.
+func testMidYearJoiner(t *testing.T, e *env) {
+	cadre := e.id("joiner")
+	r := e.do(t, req{method: "PUT", path: "/v1/cadres/" + cadre, key: keyCQ, body: map[string]any{
+		"name": "周七", "unit": unitCQ, "rank": "二级科员", "rank_effective_on": "2025-11-01", "joined_on": "2025-11-01",
+	}})
+	wantStatus(t, r, http.StatusCreated)
+	results(t, e.send(t, centralized(e.id("join-1"), cadre, "2025-12-08", "2025-12-09", 2, 12, true)))
+	st := e.status(t, keyCQ, cadre, "2025-12-31")
+	ca := requirement(t, st, "centralized_annual")
+	if ca["state"] != "met" || measure(ca, "target", "days") != float64(2) || measure(ca, "target", "hours") != float64(15) {
+		t.Errorf("centralized_annual %v, want met against 2 days / 15 学时", ca)
+	}
+	if pr, _ := ca["prorated"].(map[string]any); pr["reason"] != "joined" || pr["from"] != "2025-11-01" || pr["months"] != float64(2) || pr["of_months"] != float64(12) {
+		t.Errorf("prorated %v", ca["prorated"])
+	}
+	if on := requirement(t, st, "online_annual"); measure(on, "target", "hours") != float64(9) || on["state"] != "unmet" {
+		t.Errorf("online_annual %v, want unmet against 9 学时 (50 × 2/12 rounded up)", on)
+	}
+	it := requirement(t, st, "initial_training")
+	if it["state"] != "on_track" || window(it) != "2025-11-01…2026-11-01" || measure(it, "target", "days") != float64(12) || measure(it, "achieved", "days") != float64(2) {
+		t.Errorf("initial_training %v, want on_track, 2 of 12 days in 2025-11-01…2026-11-01", it)
+	}
+}
+
+// The shipped Nanjing overlay: centralized training credited at 6 学时 a day whatever was sent.
+func testCreditingOverlay(t *testing.T, e *env) {
+	cadre := e.id("nanjing")
+	r := e.do(t, req{method: "PUT", path: "/v1/cadres/" + cadre, key: keyAdmin, body: map[string]any{
+		"name": "吴八", "unit": "cn/js/nanjing/xuanwu", "rank": townshipRk, "rank_effective_on": "2020-01-01",
+	}})
+	wantStatus(t, r, http.StatusCreated)
+	results(t, e.send(t, centralized(e.id("nj-1"), cadre, "2025-05-06", "2025-05-10", 5, 40, true)))
+	st := e.status(t, keyAdmin, cadre, "2025-12-31")
+	if st["overlay"] != "nanjing-credit-units" {
+		t.Errorf("overlay %v, want nanjing-credit-units", st["overlay"])
+	}
+	ca := requirement(t, st, "centralized_annual")
+	cr, _ := ca["crediting"].(map[string]any)
+	if measure(ca, "achieved", "hours") != float64(30) || cr["hours_as_sent"] != float64(40) || cr["hours_credited"] != float64(30) {
+		t.Errorf("centralized_annual %v, want 30 学时 credited of 40 sent", ca)
+	}
+	// A cadre outside the overlay's subtree is credited as sent.
+	other := e.id("cq-same")
+	e.putCadre(t, keyCQ, other, unitCQ, townshipRk)
+	results(t, e.send(t, centralized(e.id("cq-1"), other, "2025-05-06", "2025-05-10", 5, 40, true)))
+	st = e.status(t, keyCQ, other, "2025-12-31")
+	if _, ok := st["overlay"]; ok || measure(requirement(t, st, "centralized_annual"), "achieved", "hours") != float64(40) {
+		t.Errorf("status %v, want no overlay and 40 学时", st)
+	}
+}
