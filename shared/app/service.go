@@ -345,7 +345,7 @@ func (s *Service) Recompute(ctx context.Context, cadreID string, asOf training.D
 	if asOf.IsZero() {
 		asOf = s.Today()
 	}
-	st, err := training.Evaluate(c, recs, asOf, s.now().UTC())
+	st, err := s.rules().Evaluate(c, recs, asOf, s.now().UTC())
 	if err != nil {
 		return training.Status{}, err
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -329,5 +330,45 @@ func TestPutCadreFutureRank(t *testing.T) {
 	}
 	if got, want := st.Category, "county_and_above"; got != want {
 		t.Fatalf("category as of 2025-12-31=%q, want %q", got, want)
+	}
+}
+
+// The service evaluates with its Rules: the overlay of the cadre's unit credits the training in
+// the fresh status, the stored snapshot (Recompute) and GET /v1/policies' list alike
+// (docs/rules.md “Local crediting overlays”).
+func TestServiceRulesOverlay(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	ov := `{"id": "t", "unit": "cn/t", "title": "T", "effective_from": "2023-01-01", "source": "illustrative", "illustrative": true,
+	 "crediting": {"centralized_hours_per_day": 2}}`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "t.json"), []byte(ov), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := training.DefaultRules().WithOverlays(os.DirFS(dir), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Rules = rules
+	mustPut(t, s, "c-1", app.ProfileInput{Name: "张三", Unit: "cn/t/u", Rank: "staff_1"})
+	if _, err := s.SubmitRecord(ctx, nil, fullTime("c-1", "e1", "2025-03-01", "2025-03-05", 40), false); err != nil {
+		t.Fatal(err)
+	}
+	asOf := training.MustDate("2025-06-30")
+	fresh, err := s.QuotaStatus(ctx, nil, "c-1", asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Recompute(ctx, "c-1", asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]training.Status{"fresh": fresh, "recomputed": stored} {
+		if st.Overlay != "t" || *st.Requirements[0].Achieved.Hours != training.HoursOf(10) {
+			t.Errorf("%s: overlay %q, %s achieved %v 学时, want overlay t and 10 (5 days × 2)", name, st.Overlay, st.Requirements[0].ID, *st.Requirements[0].Achieved.Hours)
+		}
+	}
+	if got := s.Policies().Overlays; len(got) != 1 || got[0].ID != "t" {
+		t.Errorf("Policies().Overlays=%v, want [t]", got)
 	}
 }
