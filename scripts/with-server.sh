@@ -7,7 +7,8 @@
 # temporary data dir and the configuration in CADRE_CONFIG (default config/demo.json), waits for
 # GET /v1/health, then runs CMD with every "{url}" in ARGS replaced by the server's URL. The server
 # is always stopped and the data dir removed afterwards; on failure the end of the server's log is
-# shown. SERVER_RSS=1 prints the server's peak RSS. Exits with CMD's status.
+# shown. SERVER_RSS=1 prints the server's peak RSS. CADRED_BIN runs that cadred binary instead of
+# building one (A/B measurements against an older build). Exits with CMD's status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -23,7 +24,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$GO" build -o "$tmp/cadred" ./cmd/cadred
+if [[ -n ${CADRED_BIN:-} ]]; then
+	cp "$CADRED_BIN" "$tmp/cadred"
+else
+	"$GO" build -o "$tmp/cadred" ./cmd/cadred
+fi
 port=${SERVER_PORT:-}
 while [[ -z $port ]]; do
 	p=$((20000 + RANDOM % 40000))
