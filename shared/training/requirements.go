@@ -15,7 +15,7 @@ type reqScope struct {
 
 // scopeOf returns the scope of req for the cadre as of asOf; false when req does not bind then.
 //
-//   - calendar_year / plan_period: the window containing asOf (RULES.md §2).
+//   - calendar_year / plan_period: the window containing asOf (docs/rules.md “Evaluation”).
 //   - after_promotion (任职培训): the latest promotion into one of Promotion.ToRanks on or before asOf
 //     opens [P, P + WithinMonths] (clamped month arithmetic, like the form months: 2024-02-29 + 12
 //     months = 2025-02-28); records from P − MetBeforeYears years count. 干部教育培训工作条例（2023）:

@@ -41,7 +41,7 @@ func (r *Rules) WithOverlays(fsys fs.FS, dir string) (*Rules, error) {
 
 // PolicyFor returns the policy in force on d: the latest whose effective_from is on or before d.
 // A policy stays in force until a newer one takes effect (its plan periods continue in
-// five-year blocks, RULES.md §2). Before the first policy there is none: EINVALID.
+// five-year blocks, docs/rules.md “Evaluation”). Before the first policy there is none: EINVALID.
 func (r *Rules) PolicyFor(d Date) (*Policy, error) {
 	var in *Policy
 	for _, p := range r.Policies {
