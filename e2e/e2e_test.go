@@ -158,19 +158,25 @@ type req struct {
 
 func (e *env) do(t *testing.T, r req) response {
 	t.Helper()
-	var body io.Reader
+	var (
+		body io.Reader
+		sent []byte
+	)
 	switch b := r.body.(type) {
 	case nil:
 	case []byte:
-		body = bytes.NewReader(b)
+		sent = b
 	case string:
-		body = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body = bytes.NewReader(j)
+		sent = j
+	}
+	if r.body != nil {
+		body = bytes.NewReader(sent)
 	}
 	hr, err := http.NewRequest(r.method, e.url+r.path, body)
 	if err != nil {
@@ -198,7 +204,9 @@ func (e *env) do(t *testing.T, r req) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	out := response{status: resp.StatusCode, header: resp.Header, body: b}
+	checkContract(t, hr, sent, out)
+	return out
 }
 
 func wantStatus(t *testing.T, r response, status int) {

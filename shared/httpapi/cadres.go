@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+
+	"github.com/cadre-training/cadretrain/docs"
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/config"
@@ -10,6 +13,15 @@ import (
 
 func (a *API) health(c *call) (int, any, error) {
 	return http.StatusOK, map[string]string{"status": "ok", "store": a.d.StoreKind}, nil
+}
+
+// openAPI serves docs/openapi.yaml as JSON; no key, so a client generator can fetch it.
+func (a *API) openAPI(c *call) (int, any, error) {
+	b, err := docs.OpenAPIJSON()
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, json.RawMessage(b), nil
 }
 
 // policies lists the policies and local crediting overlays in force (docs/rules.md); any API key.

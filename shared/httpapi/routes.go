@@ -33,6 +33,7 @@ type Route struct {
 func Routes() []Route {
 	return []Route{
 		{"GET", "/v1/health", FnHRAPI, "", (*API).health},
+		{"GET", "/v1/openapi.json", FnHRAPI, "", (*API).openAPI},
 		{"GET", "/v1/policies", FnHRAPI, config.RoleHR, (*API).policies},
 		{"PUT", "/v1/cadres/{cadre_id}", FnHRAPI, config.RoleHR, (*API).putCadre},
 		{"GET", "/v1/cadres/{cadre_id}", FnHRAPI, config.RoleHR, (*API).getCadre},
