@@ -20,6 +20,7 @@ func TestE2ERules(t *testing.T) {
 				{"PromotionTraining", testPromotionTraining},
 				{"MidYearJoiner", testMidYearJoiner},
 				{"CreditingOverlay", testCreditingOverlay},
+				{"DaysWithoutHours", testDaysWithoutHours},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 			}
@@ -177,4 +178,31 @@ func testCreditingOverlay(t *testing.T, e *env) {
 	if _, ok := st["overlay"]; ok || measure(requirement(t, st, "centralized_annual"), "achieved", "hours") != float64(40) {
 		t.Errorf("status %v, want no overlay and 40 学时", st)
 	}
+}
+
+// A centralized completion may send days without 学时: its days count everywhere, and the Nanjing
+// overlay converts them at 6 学时 a day; an explicit 0 学时 is still a 400 naming hours.
+func testDaysWithoutHours(t *testing.T, e *env) {
+	nj, cq := e.id("nj-nohours"), e.id("cq-nohours")
+	wantStatus(t, e.do(t, req{method: "PUT", path: "/v1/cadres/" + nj, key: keyAdmin, body: map[string]any{
+		"name": "郑九", "unit": "cn/js/nanjing", "rank": townshipRk, "rank_effective_on": "2020-01-01",
+	}}), http.StatusCreated)
+	e.putCadre(t, keyCQ, cq, unitCQ, townshipRk)
+	for _, cadre := range []string{nj, cq} {
+		c := centralized(e.id("nohours-"+cadre), cadre, "2025-05-06", "2025-05-09", 4, 0, true)
+		delete(c, "hours")
+		if res := results(t, e.send(t, c)); res[0]["status"] != "created" {
+			t.Fatalf("completion without hours: %v", res)
+		}
+	}
+	if ca := requirement(t, e.status(t, keyAdmin, nj, "2025-12-31"), "centralized_annual"); measure(ca, "achieved", "days") != float64(4) || measure(ca, "achieved", "hours") != float64(24) {
+		t.Errorf("nanjing %v, want 4 days and 24 学时 (4 × 6)", ca)
+	}
+	if ca := requirement(t, e.status(t, keyCQ, cq, "2025-12-31"), "centralized_annual"); measure(ca, "achieved", "days") != float64(4) || measure(ca, "achieved", "hours") != float64(0) {
+		t.Errorf("no overlay %v, want 4 days and 0 学时", ca)
+	}
+	zero := centralized(e.id("zero-hours"), cq, "2025-05-06", "2025-05-09", 4, 0, true)
+	wantProblem(t, e.send(t, zero), 400, "hours")
+	online := map[string]any{"event_id": e.id("online-nohours"), "cadre_id": cq, "kind": "online", "studied_on": "2025-05-06"}
+	wantProblem(t, e.send(t, online), 400, "hours")
 }

@@ -340,7 +340,7 @@ func TestServiceRulesOverlay(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
 	ov := `{"id": "t", "unit": "cn/t", "title": "T", "effective_from": "2023-01-01", "source": "illustrative", "illustrative": true,
-	 "crediting": {"centralized_hours_per_day": 2}}`
+	 "crediting": {"days_to_hours": {"hours_per_day": 2, "replace_sent_hours": true}}}`
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "t.json"), []byte(ov), 0o644); err != nil {
 		t.Fatal(err)

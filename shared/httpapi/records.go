@@ -199,7 +199,12 @@ func (a *API) ingestOne(c *call, platform string, item json.RawMessage, prefix s
 	r.EndDate = o.date("end_date", false)
 	days, daysGiven := o.whole("days")
 	r.Days = days
-	r.Hours, _ = o.hours("hours", true)
+	// A centralized completion may send days without 学时 (docs/rules.md “Local crediting overlays”);
+	// an explicit 0 is still an error.
+	var hoursGiven bool
+	if r.Hours, hoursGiven = o.hours("hours", r.Kind != training.KindCentralized); hoursGiven && r.Hours == 0 {
+		o.bad("hours", "must be greater than 0 (at most 2 decimal places)")
+	}
 	r.Assessment = training.Assessment(o.str("assessment", false))
 	r.CompletedAt = o.timestamp("completed_at")
 	r.StudiedOn = o.date("studied_on", false)

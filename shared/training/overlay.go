@@ -37,9 +37,8 @@ type Overlay struct {
 
 // Crediting holds the crediting rules of an overlay; every rule is optional.
 type Crediting struct {
-	// CentralizedHoursPerDay credits a centralized training with days × this many 学时 instead of
-	// the 学时 its source sent (e.g. “按实际培训天数，每天按6学时折算”).
-	CentralizedHoursPerDay *Hours `json:"centralized_hours_per_day,omitempty"`
+	// DaysToHours converts a centralized training's days into 学时.
+	DaysToHours *DaysToHours `json:"days_to_hours,omitempty"`
 	// OnlineDailyCapHours caps the 学时 of online study credited for one calendar day (all sources).
 	OnlineDailyCapHours *Hours `json:"online_daily_cap_hours,omitempty"`
 	// TrainingCaps cap the 学时 credited for one centralized training whose institution_type is
@@ -47,6 +46,13 @@ type Crediting struct {
 	TrainingCaps []TrainingCap `json:"training_caps,omitempty"`
 	// CarryOver lets 学时 above a calendar-year target count toward the next year's target.
 	CarryOver *CarryOver `json:"carry_over,omitempty"`
+}
+
+// DaysToHours credits a centralized training with days × HoursPerDay 学时: when its source sent
+// no 学时, or always when ReplaceSentHours (“按实际培训天数，每天按6学时折算”).
+type DaysToHours struct {
+	HoursPerDay      Hours `json:"hours_per_day"`
+	ReplaceSentHours bool  `json:"replace_sent_hours"`
 }
 
 // TrainingCap caps the 学时 of one centralized training of the listed institution types.
@@ -112,8 +118,8 @@ func ParseOverlay(file string, b []byte, policies []*Policy) (*Overlay, error) {
 		return nil, bad("source", "is required: the published local rule, or what the illustrative figures stand for")
 	}
 	c := o.Crediting
-	if c.CentralizedHoursPerDay != nil && (*c.CentralizedHoursPerDay <= 0 || *c.CentralizedHoursPerDay > HoursOf(24)) {
-		return nil, bad("crediting.centralized_hours_per_day", "must be > 0 and ≤ 24")
+	if c.DaysToHours != nil && (c.DaysToHours.HoursPerDay <= 0 || c.DaysToHours.HoursPerDay > HoursOf(24)) {
+		return nil, bad("crediting.days_to_hours.hours_per_day", "must be > 0 and ≤ 24")
 	}
 	if c.OnlineDailyCapHours != nil && (*c.OnlineDailyCapHours <= 0 || *c.OnlineDailyCapHours > HoursOf(24)) {
 		return nil, bad("crediting.online_daily_cap_hours", "must be > 0 and ≤ 24")

@@ -170,15 +170,16 @@ func ceilMultiple(num, den, unit int64) int64 {
 }
 
 // CreditedHours is the 学时 a record is credited under overlay ov before any per-day cap: as sent
-// without an overlay; a centralized training as days × centralized_hours_per_day when the overlay
-// sets it, then capped by the training cap of its institution_type.
+// without an overlay (0 for a centralized training sent without 学时); a centralized training as
+// days × days_to_hours.hours_per_day when it was sent without 学时 or the overlay replaces sent 学时,
+// then capped by the training cap of its institution_type.
 func CreditedHours(ov *Overlay, r Record) Hours {
 	h := r.Hours
 	if ov == nil || r.Kind != KindCentralized {
 		return h
 	}
-	if rate := ov.Crediting.CentralizedHoursPerDay; rate != nil {
-		h = Hours(int64(r.Days) * int64(*rate))
+	if dh := ov.Crediting.DaysToHours; dh != nil && (h == 0 || dh.ReplaceSentHours) {
+		h = Hours(int64(r.Days) * int64(dh.HoursPerDay))
 	}
 	for _, tc := range ov.Crediting.TrainingCaps {
 		if r.InstitutionType != "" && slices.Contains(tc.InstitutionTypes, r.InstitutionType) {

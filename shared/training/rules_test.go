@@ -189,7 +189,7 @@ func TestCeilMultiple(t *testing.T) {
 }
 
 const overlayOK = `{"id": "t", "unit": "cn/x", "title": "T", "effective_from": "2023-01-01", "source": "test", "illustrative": true,
- "crediting": {"centralized_hours_per_day": 6, "online_daily_cap_hours": 4,
+ "crediting": {"days_to_hours": {"hours_per_day": 6, "replace_sent_hours": true}, "online_daily_cap_hours": 4,
   "training_caps": [{"institution_types": ["out_of_town"], "max_hours": 48}],
   "carry_over": {"requirements": ["centralized_annual"], "max_hours": 20}}}`
 
@@ -202,8 +202,8 @@ func TestParseOverlay(t *testing.T) {
 		{"BadUnit", strings.Replace(overlayOK, `"cn/x"`, `"cn//x"`, 1), "unit"},
 		{"NoSource", strings.Replace(overlayOK, `"source": "test"`, `"source": " "`, 1), "source"},
 		{"NoEffectiveFrom", strings.Replace(overlayOK, `"effective_from": "2023-01-01", `, ``, 1), "effective_from"},
-		{"ZeroRate", strings.Replace(overlayOK, `"centralized_hours_per_day": 6`, `"centralized_hours_per_day": 0`, 1), "crediting.centralized_hours_per_day"},
-		{"RateOver24", strings.Replace(overlayOK, `"centralized_hours_per_day": 6`, `"centralized_hours_per_day": 25`, 1), "crediting.centralized_hours_per_day"},
+		{"ZeroRate", strings.Replace(overlayOK, `"hours_per_day": 6`, `"hours_per_day": 0`, 1), "crediting.days_to_hours.hours_per_day"},
+		{"RateOver24", strings.Replace(overlayOK, `"hours_per_day": 6`, `"hours_per_day": 25`, 1), "crediting.days_to_hours.hours_per_day"},
 		{"CapZero", strings.Replace(overlayOK, `"online_daily_cap_hours": 4`, `"online_daily_cap_hours": 0`, 1), "crediting.online_daily_cap_hours"},
 		{"BadToken", strings.Replace(overlayOK, `"out_of_town"`, `"Out Of Town"`, 1), "crediting.training_caps[0].institution_types"},
 		{"CapMaxZero", strings.Replace(overlayOK, `"max_hours": 48`, `"max_hours": 0`, 1), "crediting.training_caps[0].max_hours"},
@@ -296,6 +296,7 @@ func TestEvaluateOverlay(t *testing.T) {
 		{"CarryOverOnlyExcess", "centralized_annual", "2025-12-31", inX(township), []Record{central(t, "p", "2024-06-10", 16, "1")}, "0d/6h", "0", "0", "6"},
 		{"NoCarryWhenShortLastYear", "centralized_annual", "2025-12-31", inX(township), []Record{central(t, "p", "2024-06-10", 14, "1")}, "0d/0h", "0", "0", ""},
 		{"NoCarryBeforeFirstPolicy", "centralized_annual", "2023-12-31", inX(township), []Record{central(t, "p", "2022-06-10", 20, "1")}, "0d/0h", "0", "0", ""},
+		{"NoHoursSentNoOverlay", "centralized_annual", "2025-12-31", township, []Record{central(t, "a", "2025-05-10", 5, "0")}, "5d/0h", "", "", ""},
 		{"OtherUnitUntouched", "centralized_annual", "2025-12-31", township, []Record{central(t, "a", "2025-05-10", 5, "40")}, "5d/40h", "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -327,6 +328,25 @@ func TestEvaluateOverlay(t *testing.T) {
 				t.Fatalf("carried_over=%q, want %q", carried, tc.carried)
 			}
 		})
+	}
+}
+
+// days_to_hours without replace_sent_hours converts only records sent without 学时.
+func TestEvaluateDaysToHoursWhenMissing(t *testing.T) {
+	o, err := ParseOverlay("m.json", []byte(strings.Replace(overlayOK, `"replace_sent_hours": true`, `"replace_sent_hours": false`, 1)), Policies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := &Rules{Policies: Policies(), Overlays: &OverlaySet{all: []*Overlay{o}}}
+	c := township
+	c.Unit = "cn/x"
+	recs := []Record{central(t, "sent", "2025-05-10", 5, "40"), central(t, "none", "2025-06-10", 3, "0")}
+	st, err := rules.Evaluate(c, recs, MustDate("2025-12-31"), computedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := measures(findReq(t, st, "centralized_annual").Achieved), "8d/58h"; got != want {
+		t.Fatalf("achieved=%s, want %s (40 as sent + 3 × 6)", got, want)
 	}
 }
 

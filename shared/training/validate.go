@@ -82,7 +82,10 @@ func CheckRecord(r *Record, daysGiven bool) Fields {
 	default:
 		f.Add("kind", "must be centralized or online")
 	}
-	if r.Hours <= 0 {
+	// 0 学时 on a centralized record means the source sent days but no 学时 (the wire layer rejects an
+	// explicit 0): its days count, and a crediting overlay may convert them (docs/rules.md “Local
+	// crediting overlays”).
+	if r.Hours < 0 || (r.Hours == 0 && r.Kind != KindCentralized) {
 		f.Add("hours", "must be greater than 0 (at most 2 decimal places)")
 	}
 	switch r.Kind {

@@ -43,6 +43,9 @@ func TestCheckRecord(t *testing.T) {
 		// RULES.md §2 "… negative, zero … 学时 is a 400 error".
 		{"ErrHoursZero", online, func(r *Record) { r.Hours = 0 }, false, []string{"hours"}, 0},
 		{"ErrHoursNegative", online, func(r *Record) { r.Hours = -100 }, false, []string{"hours"}, 0},
+		{"ErrHoursNegativeCentralized", central, func(r *Record) { r.Hours = -100 }, true, []string{"hours"}, 0},
+		// docs/rules.md “Local crediting overlays”: a centralized record may come without 学时 (0).
+		{"OKCentralizedWithoutHours", central, func(r *Record) { r.Hours = 0 }, true, nil, 61},
 		// RULES.md §2 "a centralized record with more than 24 学时 per day of its span".
 		{"OKTwentyFourPerDay", central, func(r *Record) { r.Hours = HoursOf(24 * 61) }, true, nil, 61},
 		{"ErrOverTwentyFourPerDay", central, func(r *Record) { r.Hours = HoursOf(24*61) + 1 }, true, []string{"hours"}, 0},
