@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -275,9 +276,35 @@ func (s *Service) VoidRecord(ctx context.Context, scope Scope, recordID, reason,
 	return s.Store.VoidRecord(ctx, recordID, training.Voiding{Reason: reason, By: actor, At: s.now().UTC()})
 }
 
-// Evaluate computes the cadre's status as of asOf without storing it.
+// Evaluate computes the cadre's status as of asOf without storing it, reading only the records
+// the evaluation can count (Rules.EvaluationRange), however long the archive.
 func (s *Service) Evaluate(ctx context.Context, c training.Cadre, asOf training.Date) (training.Status, error) {
-	recs, err := s.Store.ListRecords(ctx, c.ID)
+	_, recs, err := s.Store.CadreWithRecords(ctx, c.ID, s.evaluationSpan(asOf))
+	if err != nil {
+		return training.Status{}, err
+	}
+	return s.rules().Evaluate(c, recs, asOf, s.now().UTC())
+}
+
+// evaluationSpan is the span of records an evaluation as of asOf reads (all of them when no
+// policy is in force: Evaluate then reports that).
+func (s *Service) evaluationSpan(asOf training.Date) func(training.Cadre) (from, to training.Date) {
+	return func(c training.Cadre) (from, to training.Date) {
+		from, to, err := s.rules().EvaluationRange(c, asOf)
+		if err != nil {
+			return training.Date{}, training.Date{}
+		}
+		return from, to
+	}
+}
+
+// evaluateStored reads the cadre and the records its evaluation needs in one store read and
+// evaluates it as of asOf (default today).
+func (s *Service) evaluateStored(ctx context.Context, cadreID string, asOf training.Date) (training.Status, error) {
+	if asOf.IsZero() {
+		asOf = s.Today()
+	}
+	c, recs, err := s.Store.CadreWithRecords(ctx, cadreID, s.evaluationSpan(asOf))
 	if err != nil {
 		return training.Status{}, err
 	}
@@ -307,45 +334,36 @@ func (s *Service) QuotaStatus(ctx context.Context, scope Scope, cadreID string, 
 // CadreLoader is implemented by stores that read everything a recompute needs of one cadre in
 // one request: its profile, its records (in ListRecords order) and its stored snapshot (nil when
 // none); an unknown cadre is ENOTFOUND. The DynamoDB store does (one Query of the cadre's
-// partition); for other stores Recompute reads the three one after the other.
+// partition); other stores read the cadre and only the records the evaluation needs
+// (CadreWithRecords) and leave unchanged snapshots unwritten themselves (PutSnapshot).
 type CadreLoader interface {
 	LoadCadre(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, error)
 }
 
-func (s *Service) loadCadre(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, error) {
+// evaluateForRecompute evaluates the stored cadre as of asOf and returns the stored snapshot
+// when the store hands it over in the same read (CadreLoader), else nil.
+func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf training.Date) (training.Status, *training.Status, error) {
 	if l, ok := s.Store.(CadreLoader); ok {
-		return l.LoadCadre(ctx, cadreID)
+		c, recs, stored, err := l.LoadCadre(ctx, cadreID)
+		if err != nil {
+			return training.Status{}, nil, err
+		}
+		st, err := s.rules().Evaluate(c, recs, asOf, s.now().UTC())
+		return st, stored, err
 	}
-	c, err := s.Store.GetCadre(ctx, cadreID)
-	if err != nil {
-		return training.Cadre{}, nil, nil, err
-	}
-	recs, err := s.Store.ListRecords(ctx, cadreID)
-	if err != nil {
-		return training.Cadre{}, nil, nil, err
-	}
-	snap, err := s.Store.GetSnapshot(ctx, cadreID)
-	switch {
-	case err == nil:
-		return c, recs, &snap, nil
-	case training.ErrorCode(err) == training.ENOTFOUND:
-		return c, recs, nil, nil
-	}
-	return training.Cadre{}, nil, nil, err
+	st, err := s.evaluateStored(ctx, cadreID, asOf)
+	return st, nil, err
 }
 
 // Recompute evaluates the cadre as of asOf (default today) and stores the snapshot, unless the
 // stored one says the same (everything but computed_at equal): then nothing is written and the
-// stored one is returned, so a replayed or repeated recompute costs no write.
+// stored one is returned (by the store itself when it did not hand the snapshot over), so a
+// replayed or repeated recompute costs no write.
 func (s *Service) Recompute(ctx context.Context, cadreID string, asOf training.Date) (training.Status, error) {
-	c, recs, stored, err := s.loadCadre(ctx, cadreID)
-	if err != nil {
-		return training.Status{}, err
-	}
 	if asOf.IsZero() {
 		asOf = s.Today()
 	}
-	st, err := s.rules().Evaluate(c, recs, asOf, s.now().UTC())
+	st, stored, err := s.evaluateForRecompute(ctx, cadreID, asOf)
 	if err != nil {
 		return training.Status{}, err
 	}
@@ -373,9 +391,17 @@ type RecomputeResult struct {
 	Failed     int `json:"failed"`
 }
 
-// RecomputeUnit recomputes every cadre in the unit subtree ("" = all), paging through the store
-// with `workers` concurrent evaluations. Per-cadre failures are counted (and passed to onErr),
-// not fatal; a failure to list is returned.
+// recomputeBatch is how many cadres a worker evaluates before storing their snapshots in one
+// PutSnapshots; listPage is the ListCadres page size of a fan-out.
+const (
+	recomputeBatch = 500
+	listPage       = 1000
+)
+
+// RecomputeUnit recomputes every cadre in the unit subtree ("" = all), paging through the store;
+// `workers` goroutines (≤ 0: one per CPU) each evaluate a batch of cadres, one store read per
+// cadre, and store the batch's changed snapshots with one PutSnapshots.
+// Per-cadre failures are counted (and passed to onErr), not fatal; a failure to list is returned.
 func (s *Service) RecomputeUnit(ctx context.Context, unit string, asOf training.Date, workers int, onErr func(cadreID string, err error)) (RecomputeResult, error) {
 	return s.RecomputeUnitWith(ctx, unit, asOf, workers, false, onErr)
 }
@@ -383,55 +409,92 @@ func (s *Service) RecomputeUnit(ctx context.Context, unit string, asOf training.
 // RecomputeUnitWith is RecomputeUnit; with repair it also rebuilds each cadre's form entries
 // (RepairCadre).
 func (s *Service) RecomputeUnitWith(ctx context.Context, unit string, asOf training.Date, workers int, repair bool, onErr func(cadreID string, err error)) (RecomputeResult, error) {
-	recompute := s.Recompute
-	if repair {
-		recompute = s.RepairCadre
-	}
 	if workers <= 0 {
-		workers = 8
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if asOf.IsZero() {
+		asOf = s.Today()
 	}
 	var (
 		mu  sync.Mutex
 		res RecomputeResult
 		wg  sync.WaitGroup
 	)
-	ids := make(chan string)
+	fail := func(id string, err error) {
+		mu.Lock()
+		res.Failed++
+		mu.Unlock()
+		if onErr != nil {
+			onErr(id, err)
+		}
+	}
+	batches := make(chan []string, workers)
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for id := range ids {
-				_, err := recompute(ctx, id, asOf)
+			sts := make([]training.Status, 0, recomputeBatch)
+			for ids := range batches {
+				sts = sts[:0]
+				done := 0
+				for _, id := range ids {
+					if repair {
+						if _, err := s.RepairCadre(ctx, id, asOf); err != nil {
+							fail(id, err)
+						} else {
+							done++
+						}
+						continue
+					}
+					st, stored, err := s.evaluateForRecompute(ctx, id, asOf)
+					if err != nil {
+						fail(id, err)
+						continue
+					}
+					if stored != nil && sameStatus(*stored, st) {
+						done++
+						continue
+					}
+					sts = append(sts, st)
+				}
+				if _, err := s.Store.PutSnapshots(ctx, sts); err != nil {
+					for _, st := range sts {
+						fail(st.CadreID, fmt.Errorf("store snapshot: %w", err))
+					}
+					sts = sts[:0]
+				}
+				done += len(sts)
 				mu.Lock()
-				if err != nil {
-					res.Failed++
-				} else {
-					res.Recomputed++
-				}
+				res.Recomputed += done
 				mu.Unlock()
-				if err != nil && onErr != nil {
-					onErr(id, err)
-				}
 			}
 		}()
 	}
 	var listErr error
 	cursor := ""
+	batch := make([]string, 0, recomputeBatch)
 	for {
-		page, next, err := s.Store.ListCadres(ctx, unit, cursor, 200)
+		page, next, err := s.Store.ListCadres(ctx, unit, cursor, listPage)
 		if err != nil {
 			listErr = err
 			break
 		}
 		for _, c := range page {
-			ids <- c.ID
+			batch = append(batch, c.ID)
+			if len(batch) == recomputeBatch {
+				batches <- batch
+				batch = make([]string, 0, recomputeBatch)
+			}
 		}
 		if next == "" {
 			break
 		}
 		cursor = next
 	}
-	close(ids)
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
 	wg.Wait()
 	return res, listErr
 }

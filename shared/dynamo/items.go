@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -316,7 +318,10 @@ type statusItem struct {
 	Overall      string `dynamodbav:"overall,omitempty"`
 	ComputedAt   string `dynamodbav:"computed_at,omitempty"`
 	ComputedAtNS int64  `dynamodbav:"computed_at_ns"`
-	Doc          string `dynamodbav:"doc"`
+	// StatusHash is the SHA-256 of the status without ComputedAt: an unchanged status is not
+	// written again.
+	StatusHash string `dynamodbav:"status_hash"`
+	Doc        string `dynamodbav:"doc"`
 }
 
 func toStatusItem(s training.Status) (statusItem, error) {
@@ -324,8 +329,13 @@ func toStatusItem(s training.Status) (statusItem, error) {
 	if err != nil {
 		return statusItem{}, fmt.Errorf("dynamo: encode status of %q: %w", s.CadreID, err)
 	}
+	bare := s
+	bare.ComputedAt = time.Time{}
+	body, _ := json.Marshal(bare) // encoded just above: cannot fail
+	sum := sha256.Sum256(body)
 	return statusItem{
-		PK: cadrePK(s.CadreID), SK: skStatus, Type: typeStatus, CadreID: s.CadreID,
+		StatusHash: hex.EncodeToString(sum[:]),
+		PK:         cadrePK(s.CadreID), SK: skStatus, Type: typeStatus, CadreID: s.CadreID,
 		AsOf: s.AsOf.String(), Policy: s.Policy, Overall: string(s.Overall),
 		ComputedAt: fmtTime(s.ComputedAt), ComputedAtNS: s.ComputedAt.UnixNano(), Doc: string(doc),
 	}, nil

@@ -531,19 +531,26 @@ func (s *Store) VoidRecord(ctx context.Context, id string, v training.Voiding) (
 // PutSnapshot puts the status on condition that none is stored or the stored one was not
 // computed later.
 func (s *Store) PutSnapshot(ctx context.Context, st training.Status) error {
+	_, err := s.putSnapshot(ctx, st)
+	return err
+}
+
+// putSnapshot puts the status unless a newer or an equal one is stored; it reports whether it wrote.
+func (s *Store) putSnapshot(ctx context.Context, st training.Status) (bool, error) {
 	it, err := toStatusItem(st)
 	if err != nil {
-		return err
+		return false, err
 	}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
-		return fmt.Errorf("dynamo: marshal status of %q: %w", st.CadreID, err)
+		return false, fmt.Errorf("dynamo: marshal status of %q: %w", st.CadreID, err)
 	}
-	// A newer snapshot already stored is kept: the put just does not happen.
+	// A newer snapshot already stored is kept, and so is an equal one: the put just does not happen.
 	cond := expression.AttributeNotExists(expression.Name(attrPK)).
-		Or(expression.Name("computed_at_ns").LessThanEqual(expression.Value(it.ComputedAtNS)))
-	_, err = s.putIf(ctx, fmt.Sprintf("snapshot of %q", st.CadreID), item, cond)
-	return err
+		Or(expression.Name("computed_at_ns").LessThanEqual(expression.Value(it.ComputedAtNS))).
+		And(expression.AttributeNotExists(expression.Name("status_hash")).
+			Or(expression.Name("status_hash").NotEqual(expression.Value(it.StatusHash))))
+	return s.putIf(ctx, fmt.Sprintf("snapshot of %q", st.CadreID), item, cond)
 }
 
 // GetSnapshot returns the cadre's snapshot, or ENOTFOUND.

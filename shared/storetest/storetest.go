@@ -42,9 +42,12 @@ func Run(t *testing.T, newStore func(t *testing.T) training.Store) {
 	t.Run("ListCadres", func(t *testing.T) { testListCadres(t, newStore) })
 	t.Run("Records", func(t *testing.T) { testRecords(t, newStore) })
 	t.Run("ListRecords", func(t *testing.T) { testListRecords(t, newStore) })
+	t.Run("ListRecordsPage", func(t *testing.T) { testListRecordsPage(t, newStore) })
+	t.Run("CadreWithRecords", func(t *testing.T) { testCadreWithRecords(t, newStore) })
 	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, newStore) })
 	t.Run("VoidRecord", func(t *testing.T) { testVoidRecord(t, newStore) })
 	t.Run("Snapshots", func(t *testing.T) { testSnapshots(t, newStore) })
+	t.Run("PutSnapshots", func(t *testing.T) { testPutSnapshots(t, newStore) })
 	t.Run("FormEntries", func(t *testing.T) { testFormEntries(t, newStore) })
 	t.Run("ChangeFeed", func(t *testing.T) { testChangeFeed(t, newStore) })
 }

@@ -102,6 +102,30 @@ func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt ti
 	return st, nil
 }
 
+// EvaluationRange is the range of attribution dates that Evaluate(c, …, asOf, …) reads: from
+// the earliest start of a counted window of any requirement of the policy in force on asOf (the
+// calendar year and plan period containing asOf, the counted span of an after_promotion or
+// after_joining window), 1 January of asOf's year (the appraisal flag) and, under an overlay
+// with a carry-over rule, 1 January of the year before; through asOf (nothing attributed later
+// counts). A store may hand Evaluate only the records in this range, so an evaluation does not
+// slow down as the archive grows. EINVALID when no policy is in force.
+func (rules *Rules) EvaluationRange(c Cadre, asOf Date) (from, to Date, err error) {
+	p, err := rules.PolicyFor(asOf)
+	if err != nil {
+		return Date{}, Date{}, err
+	}
+	from = p.WindowOf(WindowCalendarYear, asOf).Start
+	if ov := rules.Overlays.For(c.Unit, asOf); ov != nil && ov.Crediting.CarryOver != nil {
+		from = Date{asOf.Year - 1, time.January, 1}
+	}
+	for _, req := range p.Requirements {
+		if sc, ok := scopeOf(p, req, c, asOf); ok && sc.counted.Start.Before(from) {
+			from = sc.counted.Start
+		}
+	}
+	return from, asOf, nil
+}
+
 // applies reports whether a requirement binds the cadre. RULES.md §2 “who”: a category filter
 // (none = everyone), a rank filter (the leadership rule binds 省、市、县 leadership teams only) and
 // the leadership-team flag (领导班子成员).

@@ -46,6 +46,20 @@ type RecordStore interface {
 	// date first (then by id). An unknown cadre has no records (empty, no error).
 	ListRecords(ctx context.Context, cadreID string) ([]Record, error)
 
+	// ListRecordsPage returns a page of the cadre's archive in ListRecords order (newest
+	// attribution date first, then by id), at most limit records (≤ 0 means 100), and the cursor
+	// of the next page ("" after the last). cursor "" starts; the order is stable, so records
+	// created meanwhile with older dates appear on later pages. An unreadable cursor is EINVALID.
+	// An unknown cadre has no records.
+	ListRecordsPage(ctx context.Context, cadreID, cursor string, limit int) ([]Record, string, error)
+
+	// CadreWithRecords returns the cadre and those of its records whose attribution date lies in
+	// span(cadre) = [from, to] (a zero date leaves that end open; a nil span: all records),
+	// voided ones included, in ListRecords order, as one consistent read where the store can.
+	// ENOTFOUND when the cadre does not exist. It is what an evaluation reads: only the windows
+	// it needs (Rules.EvaluationRange, which depends on the cadre's profile).
+	CadreWithRecords(ctx context.Context, cadreID string, span func(Cadre) (from, to Date)) (Cadre, []Record, error)
+
 	// VoidRecord marks the record voided with v and appends a MODIFY change. A record already
 	// voided is returned unchanged with changed=false and no change is appended. ENOTFOUND.
 	VoidRecord(ctx context.Context, id string, v Voiding) (rec Record, changed bool, err error)
@@ -55,7 +69,13 @@ type RecordStore interface {
 type SnapshotStore interface {
 	// PutSnapshot stores s as the cadre's snapshot, unless the stored one has a later ComputedAt
 	// (a slower, older computation never overwrites a newer one); that case returns nil.
+	// A snapshot equal to the stored one in everything but ComputedAt is not written either (the
+	// stored ComputedAt says since when the status has been what it is).
 	PutSnapshot(ctx context.Context, s Status) error
+
+	// PutSnapshots stores each status as PutSnapshot does, in as few writes as the store can, and
+	// returns how many it wrote. On error, any subset may have been written.
+	PutSnapshots(ctx context.Context, ss []Status) (int, error)
 
 	// GetSnapshot returns the cadre's snapshot, or ENOTFOUND.
 	GetSnapshot(ctx context.Context, cadreID string) (Status, error)

@@ -1,0 +1,373 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// dateKey is 99999999 − yyyymmdd of d (clamped to years 0…9999), big-endian: ascending keys are
+// newest dates first.
+func dateKey(d training.Date) [4]byte {
+	y := min(max(d.Year, 0), 9999)
+	n := uint32(y*10000 + int(d.Month)*100 + d.Day)
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], 99999999-n)
+	return b
+}
+
+// recPrefix is the start of the cadre's archive range in recs.
+func recPrefix(cadreID string) []byte { return []byte(cadreID + sep) }
+
+func recKey(r *training.Record) []byte {
+	dk := dateKey(r.AttributionDate())
+	k := make([]byte, 0, len(r.CadreID)+1+4+len(r.ID))
+	k = append(k, r.CadreID...)
+	k = append(k, sep...)
+	k = append(k, dk[:]...)
+	return append(k, r.ID...)
+}
+
+// getRecord reads the record with the id; found is false when there is none.
+func getRecord(tx *bbolt.Tx, id []byte) (r training.Record, k []byte, found bool, err error) {
+	k = tx.Bucket(bktRecIDs).Get(id)
+	if k == nil {
+		return r, nil, false, nil
+	}
+	v := tx.Bucket(bktRecs).Get(k)
+	if v == nil {
+		return r, nil, false, fmt.Errorf("record index names missing record %s", id)
+	}
+	if err := decodeRecord(v, &r); err != nil {
+		return r, nil, true, fmt.Errorf("record %s: %w", id, err)
+	}
+	return r, k, true, nil
+}
+
+// putRecord writes r (new or changed; its key never changes: the attribution date is content).
+func putRecord(tx *bbolt.Tx, r *training.Record) error {
+	k := recKey(r)
+	if err := tx.Bucket(bktRecs).Put(k, encodeRecord(r)); err != nil {
+		return fmt.Errorf("writing record %s: %w", r.ID, err)
+	}
+	if err := tx.Bucket(bktRecIDs).Put([]byte(r.ID), k); err != nil {
+		return fmt.Errorf("writing record index: %w", err)
+	}
+	return nil
+}
+
+// CreateRecord stores r unless its key (Source, ExternalID) exists; see training.RecordStore.
+func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.Record, training.CreateOutcome, error) {
+	if err := validID("cadre_id", r.CadreID); err != nil {
+		return training.Record{}, "", err
+	}
+	if r.ID == "" || r.ID != training.RecordID(r.Source, r.ExternalID) || r.ContentHash == "" {
+		return training.Record{}, "", training.Errorf(training.EINVALID, "record is not sealed")
+	}
+	if strings.Contains(r.Source, sep) {
+		return training.Record{}, "", training.Errorf(training.EINVALID, "source must not contain NUL")
+	}
+	if r.Status == "" {
+		r.Status = training.StatusActive
+	}
+	var out training.Record
+	var outcome training.CreateOutcome
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		// The record id is derived from the idempotency key, so rec_ids is the idempotency index.
+		stored, _, found, err := getRecord(tx, []byte(r.ID))
+		if err != nil {
+			return err
+		}
+		if found {
+			if stored.Source != r.Source || stored.ExternalID != r.ExternalID {
+				return fmt.Errorf("record id %s of key (%q, %q) is taken by key (%q, %q)", r.ID, r.Source, r.ExternalID, stored.Source, stored.ExternalID)
+			}
+			out, outcome = stored, training.Conflict
+			if stored.ContentHash == r.ContentHash {
+				outcome = training.Duplicate
+			}
+			return nil
+		}
+		if err := putRecord(tx, &r); err != nil {
+			return err
+		}
+		nr := r
+		if err := s.appendChange(tx, training.Change{Kind: training.ChangeInsert, CadreID: r.CadreID, RecordID: r.ID, New: &nr}); err != nil {
+			return err
+		}
+		out, outcome = r, training.Created
+		return nil
+	})
+	if err != nil {
+		return training.Record{}, "", fmt.Errorf("creating record %s: %w", r.ID, err)
+	}
+	return out, outcome, nil
+}
+
+// GetRecord returns the record, or ENOTFOUND.
+func (s *Store) GetRecord(ctx context.Context, id string) (training.Record, error) {
+	var r training.Record
+	var found bool
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		r, _, found, err = getRecord(tx, []byte(id))
+		return err
+	})
+	if err != nil {
+		return training.Record{}, fmt.Errorf("getting record %s: %w", id, err)
+	}
+	if !found {
+		return training.Record{}, training.Errorf(training.ENOTFOUND, "record %s not found", id)
+	}
+	return r, nil
+}
+
+// scanRecords appends to out the cadre's records after the key `after` (nil: from the start)
+// with attribution dates in [from, to] (zero: unbounded), newest first, at most limit (≤ 0: all).
+// It returns the last key read.
+func scanRecords(tx *bbolt.Tx, cadreID string, after []byte, from, to training.Date, limit int, out *[]training.Record) ([]byte, error) {
+	prefix := recPrefix(cadreID)
+	start := prefix
+	if !to.IsZero() {
+		dk := dateKey(to)
+		start = append(append([]byte(nil), prefix...), dk[:]...)
+	}
+	var stop []byte // first key past the range
+	if !from.IsZero() {
+		dk := dateKey(from)
+		stop = append(append([]byte(nil), prefix...), dk[:]...)
+		stop = append(stop, 0xff)
+	}
+	cur := tx.Bucket(bktRecs).Cursor()
+	var k, v []byte
+	if after != nil && bytes.Compare(after, start) >= 0 {
+		k, v = cur.Seek(after)
+		if bytes.Equal(k, after) {
+			k, v = cur.Next()
+		}
+	} else {
+		k, v = cur.Seek(start)
+	}
+	var last []byte
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		if stop != nil && bytes.Compare(k, stop) >= 0 {
+			break
+		}
+		if limit > 0 && len(*out) == limit {
+			return last, nil
+		}
+		var r training.Record
+		if err := decodeRecord(v, &r); err != nil {
+			return nil, fmt.Errorf("record %q: %w", k[len(prefix):], err)
+		}
+		*out = append(*out, r)
+		last = k
+	}
+	return nil, nil
+}
+
+// ListRecords returns every record of the cadre, newest attribution date first, then by id.
+func (s *Store) ListRecords(ctx context.Context, cadreID string) ([]training.Record, error) {
+	var out []training.Record
+	err := s.view(func(tx *bbolt.Tx) error {
+		_, err := scanRecords(tx, cadreID, nil, training.Date{}, training.Date{}, 0, &out)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing records of cadre %s: %w", cadreID, err)
+	}
+	return out, nil
+}
+
+// ListRecordsPage returns a page of the cadre's archive in ListRecords order; see
+// training.RecordStore. The cursor is the last returned key (without the cadre), base64url.
+func (s *Store) ListRecordsPage(ctx context.Context, cadreID, cursor string, limit int) ([]training.Record, string, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	var after []byte
+	if cursor != "" {
+		k, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(k) < 5 {
+			return nil, "", training.Errorf(training.EINVALID, "unreadable cursor")
+		}
+		after = append(recPrefix(cadreID), k...)
+	}
+	out := []training.Record{}
+	var next string
+	err := s.view(func(tx *bbolt.Tx) error {
+		last, err := scanRecords(tx, cadreID, after, training.Date{}, training.Date{}, limit, &out)
+		if last != nil {
+			next = base64.RawURLEncoding.EncodeToString(last[len(recPrefix(cadreID)):])
+		}
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("listing records of cadre %s: %w", cadreID, err)
+	}
+	return out, next, nil
+}
+
+// CadreWithRecords returns the cadre and its records attributed in span(cadre), read in one
+// transaction with one range scan; see training.RecordStore.
+func (s *Store) CadreWithRecords(ctx context.Context, cadreID string, span func(training.Cadre) (from, to training.Date)) (training.Cadre, []training.Record, error) {
+	var c training.Cadre
+	var recs []training.Record
+	var found bool
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		if found, err = get(tx.Bucket(bktCadres), []byte(cadreID), &c); err != nil || !found {
+			return err
+		}
+		var from, to training.Date
+		if span != nil {
+			from, to = span(c)
+		}
+		_, err = scanRecords(tx, cadreID, nil, from, to, 0, &recs)
+		return err
+	})
+	if err != nil {
+		return training.Cadre{}, nil, fmt.Errorf("reading cadre %s with records: %w", cadreID, err)
+	}
+	if !found {
+		return training.Cadre{}, nil, training.Errorf(training.ENOTFOUND, "cadre %s not found", cadreID)
+	}
+	return c, recs, nil
+}
+
+// VoidRecord marks the record voided with v, unless it already is; ENOTFOUND.
+func (s *Store) VoidRecord(ctx context.Context, id string, v training.Voiding) (training.Record, bool, error) {
+	var out training.Record
+	var changed bool
+	var notFound bool
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		changed, notFound = false, false
+		old, _, found, err := getRecord(tx, []byte(id))
+		if err != nil {
+			return err
+		}
+		if !found {
+			notFound = true
+			return nil
+		}
+		if old.Status == training.StatusVoided {
+			out = old
+			return nil
+		}
+		nr := old
+		vv := v
+		nr.Status, nr.Void = training.StatusVoided, &vv
+		if err := putRecord(tx, &nr); err != nil {
+			return err
+		}
+		if err := s.appendChange(tx, training.Change{Kind: training.ChangeModify, CadreID: nr.CadreID, RecordID: id, Old: &old, New: &nr}); err != nil {
+			return err
+		}
+		out, changed = nr, true
+		return nil
+	})
+	if err != nil {
+		return training.Record{}, false, fmt.Errorf("voiding record %s: %w", id, err)
+	}
+	if notFound {
+		return training.Record{}, false, training.Errorf(training.ENOTFOUND, "record %s not found", id)
+	}
+	return out, changed, nil
+}
+
+// ---- snapshots ----
+
+// putSnapshot writes st unless the stored snapshot was computed later or has the same status
+// (everything but ComputedAt); it reports whether it wrote.
+func putSnapshot(b *bbolt.Bucket, st *training.Status) (bool, error) {
+	body := statusBody(st)
+	if cur := b.Get([]byte(st.CadreID)); cur != nil {
+		var curBody []byte
+		var at time.Time
+		if len(cur) > 0 && cur[0] == '{' {
+			var old training.Status
+			if err := jsonDecode(cur, &old); err != nil {
+				return false, err
+			}
+			curBody, at = statusBody(&old), old.ComputedAt
+		} else {
+			var err error
+			if curBody, at, err = splitStatus(cur); err != nil {
+				return false, err
+			}
+		}
+		if at.After(st.ComputedAt) || bytes.Equal(curBody, body) {
+			return false, nil
+		}
+	}
+	if err := b.Put([]byte(st.CadreID), encodeStatus(body, st.ComputedAt)); err != nil {
+		return false, fmt.Errorf("writing snapshot: %w", err)
+	}
+	return true, nil
+}
+
+// PutSnapshot stores st unless the stored snapshot was computed later or is the same status.
+func (s *Store) PutSnapshot(ctx context.Context, st training.Status) error {
+	_, err := s.PutSnapshots(ctx, []training.Status{st})
+	return err
+}
+
+// PutSnapshots stores each status as PutSnapshot does, in one transaction, and returns how many
+// it wrote.
+func (s *Store) PutSnapshots(ctx context.Context, sts []training.Status) (int, error) {
+	for _, st := range sts {
+		if err := validID("cadre_id", st.CadreID); err != nil {
+			return 0, err
+		}
+	}
+	if len(sts) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bktSnapshots)
+		for i := range sts {
+			wrote, err := putSnapshot(b, &sts[i])
+			if err != nil {
+				return fmt.Errorf("snapshot of cadre %s: %w", sts[i].CadreID, err)
+			}
+			if wrote {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("putting %d snapshots: %w", len(sts), err)
+	}
+	return n, nil
+}
+
+// GetSnapshot returns the cadre's snapshot, or ENOTFOUND.
+func (s *Store) GetSnapshot(ctx context.Context, cadreID string) (training.Status, error) {
+	var st training.Status
+	var found bool
+	err := s.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bktSnapshots).Get([]byte(cadreID))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return decodeStatus(v, &st)
+	})
+	if err != nil {
+		return training.Status{}, fmt.Errorf("getting snapshot of cadre %s: %w", cadreID, err)
+	}
+	if !found {
+		return training.Status{}, training.Errorf(training.ENOTFOUND, "no snapshot of cadre %s", cadreID)
+	}
+	return st, nil
+}
