@@ -67,3 +67,12 @@ demo:
 load:
 	$(GO) build -o bin/loadgen ./cmd/loadgen
 	SERVER_PORT=$(LOAD_PORT) SERVER_RSS=1 scripts/with-server.sh bin/loadgen -url '{url}' $(LOADGEN_FLAGS)
+
+# make scale: seed SCALE_CADRES cadres × 10 records into a fresh embedded store (bulk path), then
+# time a full recompute, the same with nothing changed and a 100,000-cadre unit, with file size,
+# bytes per record and peak RSS beyond the mapped file. docs/benchmarks.md has the figures.
+SCALE_CADRES ?= 100000
+.PHONY: scale
+scale:
+	$(GO) build -o bin/cadrescale ./cmd/cadrescale
+	bin/cadrescale -cadres $(SCALE_CADRES) $(SCALE_FLAGS)
