@@ -139,7 +139,7 @@ func seed(ctx context.Context, s *bolt.Store, n, perCadre, unitSize int, asOf tr
 		}
 		return training.Cadre{
 			ID: fmt.Sprintf("k%07d", i), Name: "干部" + strconv.Itoa(i), Unit: unit, Rank: rank,
-			RankHistory: []training.RankChange{{Rank: rank, EffectiveOn: training.MustDate("2020-01-01")}},
+			RankHistory:      []training.RankChange{{Rank: rank, EffectiveOn: training.MustDate("2020-01-01")}},
 			LeadershipMember: i%17 == 0, CreatedAt: created, UpdatedAt: created,
 		}
 	}
