@@ -99,14 +99,21 @@ func (f serverFlags) open(ctx context.Context, log *slog.Logger) (training.Store
 // redrive replays the dead letters of the data dir (cadred redrive [-data-dir …]).
 func redrive(log *slog.Logger) error {
 	f := storeFlags()
+	overlayDir := flag.String("overlays", os.Getenv("CADRE_OVERLAYS"), "the server's overlay directory, so replayed recomputes credit as it does (env CADRE_OVERLAYS)")
 	flag.Parse()
+	rules, err := loadRules(*overlayDir)
+	if err != nil {
+		return err
+	}
 	ctx := context.Background()
 	store, err := f.open(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	res, err := server.Redrive(ctx, app.New(store), *f.dataDir, os.Stdout)
+	svc := app.New(store)
+	svc.Rules = rules
+	res, err := server.Redrive(ctx, svc, *f.dataDir, os.Stdout)
 	if err != nil {
 		return err
 	}
