@@ -6,6 +6,8 @@
 //	go run ./cmd/cadred -addr 127.0.0.1:3000 -store embedded
 //	go run ./cmd/cadred -store dynamodb -dynamodb-endpoint http://127.0.0.1:8000
 //	go run ./cmd/cadred redrive        # replay the dead letters of the data dir
+//	go run ./cmd/cadred -check         # consistency check of the embedded store file (cadred stopped)
+//	go run ./cmd/cadred compact        # compact the embedded store file (cadred stopped)
 //
 // SIGINT or SIGTERM shut it down gracefully (in-flight requests, the current feed batch and
 // background jobs finish; the store is closed).
@@ -39,6 +41,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "redrive" {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 		run = redrive
+	} else if len(os.Args) > 1 && storeOps[os.Args[1]] != nil {
+		op, args := storeOps[os.Args[1]], os.Args[2:]
+		run = func(log *slog.Logger) error { return op(log, args) }
 	}
 	if err := run(log); err != nil {
 		log.Error("cadred failed", "err", err.Error())

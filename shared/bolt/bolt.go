@@ -10,7 +10,7 @@
 //	cadre_units     unit NUL cadre id                   → (empty)   ListCadres: ordered by unit, then id
 //	recs            cadre id NUL date⁻ record id        → Record    one cadre's archive is one key range,
 //	                                                                 newest attribution date first, then id
-//	rec_ids         record id                           → its recs key
+//	rec_ids         record id                           → its recs key without the record id
 //	snapshots       cadre id                            → Status
 //	form_entries    cadre id NUL form NUL record id     → FormEntry (JSON)
 //	changes         8-byte big-endian sequence          → 8-byte big-endian unix nanos of At, then Change

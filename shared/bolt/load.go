@@ -68,7 +68,7 @@ func (s *Store) Load(ctx context.Context, cadres []training.Cadre, records []tra
 			if err := rb.Put(r.k, r.v); err != nil {
 				return err
 			}
-			if err := ib.Put(id, r.k); err != nil {
+			if err := ib.Put(id, r.k[:len(r.k)-len(id)]); err != nil {
 				return err
 			}
 		}

@@ -37,9 +37,13 @@ func recKey(r *training.Record) []byte {
 
 // getRecord reads the record with the id; found is false when there is none.
 func getRecord(tx *bbolt.Tx, id []byte) (r training.Record, k []byte, found bool, err error) {
-	k = tx.Bucket(bktRecIDs).Get(id)
-	if k == nil {
+	at := tx.Bucket(bktRecIDs).Get(id)
+	if at == nil {
 		return r, nil, false, nil
+	}
+	k = at
+	if !bytes.HasSuffix(at, id) { // the value is the key without the id (an early format 2 file has the whole key)
+		k = append(append(make([]byte, 0, len(at)+len(id)), at...), id...)
 	}
 	v := tx.Bucket(bktRecs).Get(k)
 	if v == nil {
@@ -57,7 +61,7 @@ func putRecord(tx *bbolt.Tx, r *training.Record) error {
 	if err := tx.Bucket(bktRecs).Put(k, encodeRecord(r)); err != nil {
 		return fmt.Errorf("writing record %s: %w", r.ID, err)
 	}
-	if err := tx.Bucket(bktRecIDs).Put([]byte(r.ID), k); err != nil {
+	if err := tx.Bucket(bktRecIDs).Put([]byte(r.ID), k[:len(k)-len(r.ID)]); err != nil {
 		return fmt.Errorf("writing record index: %w", err)
 	}
 	return nil
