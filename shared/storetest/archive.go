@@ -52,7 +52,7 @@ func archive(t *testing.T, s training.Store) []training.Record {
 	return want
 }
 
-// testListRecordsPage: docs/rules.md “Archive” — the archive is paginated, newest first, stable.
+// testListRecordsPage: a cadre's archive is read page by page, newest first, in a stable order.
 func testListRecordsPage(t *testing.T, newStore func(t *testing.T) training.Store) {
 	ctx := context.Background()
 	s := newStore(t)
