@@ -38,33 +38,63 @@ func (f *ChangeFailure) Unwrap() error { return f.Err }
 
 // HandleChanges is the one place where record changes (the DynamoDB stream in AWS, the embedded
 // store's change feed on one machine) take effect. Changes are handled in order; a cadre is
-// recomputed once per batch, at its first change. It stops at the first failure and returns it
-// as a *ChangeFailure: an undecodable change (Undecodable set) or a store error. A change for a
-// cadre that no longer exists is skipped (there is nothing to recompute).
+// evaluated once per batch, at its first change, and the changed statuses of the batch are stored
+// together at its end (one PutSnapshots: one transaction on the embedded store). It stops at the
+// first failure and returns it as a *ChangeFailure: an undecodable change (Undecodable set) or a
+// store error; the statuses evaluated before it are stored first. A change for a cadre that no
+// longer exists is skipped (there is nothing to recompute).
 //
 // Form entries are written from the change's new image when it carries one (it is the record as
 // stored by that very write, and the feed delivers the changes of one record in order), so the
 // record is not read again; a change without an image reads the record.
 func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, work ChangeWork) error {
 	done := map[string]bool{}
+	var pending []training.Status
+	firstPending := -1 // the change whose cadre's status is the first in pending
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		if _, err := s.Store.PutSnapshots(ctx, pending); err != nil {
+			return &ChangeFailure{Index: firstPending, Err: fmt.Errorf("store %d statuses: %w", len(pending), err)}
+		}
+		pending, firstPending = pending[:0], -1
+		return nil
+	}
+	fail := func(f *ChangeFailure) error {
+		if err := flush(); err != nil {
+			return err
+		}
+		return f
+	}
+	today := s.Today()
 	for i, ch := range changes {
 		if ch.Undecodable != "" {
-			return &ChangeFailure{Index: i, Err: fmt.Errorf("undecodable change %s: %s", ch.Seq, ch.Undecodable)}
+			return fail(&ChangeFailure{Index: i, Err: fmt.Errorf("undecodable change %s: %s", ch.Seq, ch.Undecodable)})
 		}
 		if work&WorkForms != 0 {
 			if err := s.syncChangeForms(ctx, ch); err != nil {
-				return &ChangeFailure{Index: i, Err: err}
+				return fail(&ChangeFailure{Index: i, Err: err})
 			}
 		}
 		if work&WorkRecompute == 0 || ch.CadreID == "" || done[ch.CadreID] {
 			continue
 		}
-		if _, err := s.Recompute(ctx, ch.CadreID, training.Date{}); err != nil && training.ErrorCode(err) != training.ENOTFOUND {
-			return &ChangeFailure{Index: i, Err: fmt.Errorf("recompute %s: %w", ch.CadreID, err)}
+		st, stored, err := s.evaluateForRecompute(ctx, ch.CadreID, today)
+		switch {
+		case training.ErrorCode(err) == training.ENOTFOUND:
+		case err != nil:
+			return fail(&ChangeFailure{Index: i, Err: fmt.Errorf("recompute %s: %w", ch.CadreID, err)})
+		case stored != nil && sameStatus(*stored, st):
+		default:
+			if firstPending < 0 {
+				firstPending = i
+			}
+			pending = append(pending, st)
 		}
 		done[ch.CadreID] = true
 	}
-	return nil
+	return flush()
 }
 
 // syncChangeForms handles the form entries of one change: only full-time centralized training

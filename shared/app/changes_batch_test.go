@@ -1,0 +1,90 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// snapshotSpy counts the snapshot writes (and statuses written) that reach the store, and can
+// make them fail.
+type snapshotSpy struct {
+	training.Store
+	single, batches, statuses int
+	fail                      error
+}
+
+func (s *snapshotSpy) PutSnapshot(ctx context.Context, st training.Status) error {
+	s.single++
+	return s.Store.PutSnapshot(ctx, st)
+}
+
+func (s *snapshotSpy) PutSnapshots(ctx context.Context, sts []training.Status) (int, error) {
+	if s.fail != nil {
+		return 0, s.fail
+	}
+	s.batches++
+	n, err := s.Store.PutSnapshots(ctx, sts)
+	s.statuses += n // written: the store leaves unchanged statuses alone
+	return n, err
+}
+
+// TestHandleChangesBatchesSnapshots: issue 12 item 6 — a feed batch stores the statuses of all
+// its cadres in one write, each cadre evaluated once; a batch replayed stores nothing; a failed
+// write is reported at the first change whose status it held.
+func TestHandleChangesBatchesSnapshots(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	spy := &snapshotSpy{Store: s.Store}
+	s.Store = spy
+	for i := range 5 {
+		mustPut(t, s, fmt.Sprintf("c-%d", i), app.ProfileInput{Name: "张三", Unit: "cn/cq", Rank: "principal_staff_1"})
+	}
+	var changes []training.Change
+	for i := range 20 {
+		r := fullTime(fmt.Sprintf("c-%d", i%5), fmt.Sprintf("e%d", i), "2026-03-01", "2026-03-05", 40)
+		res, err := s.SubmitRecord(ctx, nil, r, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := res.Record
+		changes = append(changes, training.Change{Seq: fmt.Sprint(i), Kind: training.ChangeInsert, CadreID: rec.CadreID, RecordID: rec.ID, New: &rec})
+	}
+	if err := s.HandleChanges(ctx, changes, app.WorkAll); err != nil {
+		t.Fatalf("HandleChanges: %v", err)
+	}
+	if spy.single != 0 || spy.batches != 1 || spy.statuses != 5 {
+		t.Fatalf("%d single snapshot writes, %d batches of %d statuses; want 0, 1 of 5", spy.single, spy.batches, spy.statuses)
+	}
+	for i := range 5 {
+		if _, err := s.Store.GetSnapshot(ctx, fmt.Sprintf("c-%d", i)); err != nil {
+			t.Fatalf("snapshot of c-%d: %v", i, err)
+		}
+	}
+	// Replayed: every status is as stored, nothing to write.
+	spy.batches, spy.statuses = 0, 0
+	if err := s.HandleChanges(ctx, changes, app.WorkAll); err != nil {
+		t.Fatalf("HandleChanges again: %v", err)
+	}
+	if spy.statuses != 0 {
+		t.Fatalf("a replayed batch wrote %d statuses", spy.statuses)
+	}
+	// A failing write is the failure of the first change whose status it held.
+	more := fullTime("c-3", "late", "2026-04-01", "2026-04-03", 24)
+	res, err := s.SubmitRecord(ctx, nil, more, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spy.fail = errors.New("disk full")
+	ghost := training.Change{Seq: "g", Kind: training.ChangeInsert, CadreID: "gone", RecordID: "r_gone"} // no such cadre: skipped
+	batch := []training.Change{ghost, ghost, {Seq: "x", Kind: training.ChangeInsert, CadreID: "c-3", RecordID: res.Record.ID, New: &res.Record}}
+	err = s.HandleChanges(ctx, batch, app.WorkRecompute)
+	var f *app.ChangeFailure
+	if !errors.As(err, &f) || f.Index != 2 || !errors.Is(err, spy.fail) {
+		t.Fatalf("HandleChanges with a failing write: %v; want a failure at change 2", err)
+	}
+}
