@@ -98,11 +98,13 @@ func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in Profi
 		if err != nil && training.ErrorCode(err) != training.ENOTFOUND {
 			return training.Cadre{}, false, err
 		}
-		if exists && !visible(scope, cur.Unit) {
-			return training.Cadre{}, false, training.Errorf(training.ENOTFOUND, "cadre %s not found", id)
-		}
+		// The target unit first: a unit outside the key's units answers 403 whether or not the
+		// id exists elsewhere, so the answer reveals nothing about other units' cadres.
 		if !visible(scope, in.Unit) {
 			return training.Cadre{}, false, training.Errorf(training.EFORBIDDEN, "unit %s is outside the units of this API key", in.Unit)
+		}
+		if exists && !visible(scope, cur.Unit) {
+			return training.Cadre{}, false, training.Errorf(training.ENOTFOUND, "cadre %s not found", id)
 		}
 		next := cur
 		now := s.now().UTC()
@@ -134,6 +136,8 @@ func (s *Service) CheckProfile(id string, in ProfileInput) training.Fields {
 		f.Add("name", "is required")
 	} else if utf8.RuneCountInString(name) > training.MaxNameRunes {
 		f.Add("name", "must be at most %d characters", training.MaxNameRunes)
+	} else {
+		training.CheckText(&f, "name", name)
 	}
 	if msg := training.CheckUnit(in.Unit); msg != "" {
 		f.Add("unit", "%s", msg)
@@ -262,6 +266,8 @@ func (s *Service) VoidRecord(ctx context.Context, scope Scope, recordID, reason,
 		f.Add("reason", "is required")
 	} else if utf8.RuneCountInString(reason) > training.MaxReasonRunes {
 		f.Add("reason", "must be at most %d characters", training.MaxReasonRunes)
+	} else {
+		training.CheckText(&f, "reason", reason)
 	}
 	if err := f.Err(); err != nil {
 		return training.Record{}, false, err

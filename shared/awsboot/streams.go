@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -36,7 +37,17 @@ func FormEntries() {
 // then retries from it (bisecting and finally sending it to the failure queue), and the changes
 // before it are checkpointed.
 func streamHandler(svc *app.Service, work app.ChangeWork, log *slog.Logger) StreamHandler {
-	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	var cold coldStart
+	return func(ctx context.Context, ev events.DynamoDBEvent) (resp events.DynamoDBEventResponse, err error) {
+		start, isCold := time.Now(), cold.take()
+		defer func() { // one line per invocation
+			attrs := []any{"records", len(ev.Records), "failed", len(resp.BatchItemFailures),
+				"latency_ms", float64(time.Since(start).Microseconds()) / 1000, "cold_start", isCold}
+			if lc, ok := lambdacontext.FromContext(ctx); ok {
+				attrs = append(attrs, "request_id", lc.AwsRequestID)
+			}
+			log.Info("stream batch", attrs...)
+		}()
 		changes := make([]training.Change, 0, len(ev.Records))
 		seqs := make([]string, 0, len(ev.Records))
 		for _, rec := range ev.Records {
@@ -49,8 +60,8 @@ func streamHandler(svc *app.Service, work app.ChangeWork, log *slog.Logger) Stre
 				seqs = append(seqs, rec.Change.SequenceNumber)
 			}
 		}
-		resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
-		err := svc.HandleChanges(ctx, changes, work)
+		resp = events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+		err = svc.HandleChanges(ctx, changes, work)
 		if err == nil {
 			return resp, nil
 		}

@@ -69,11 +69,8 @@ func putRecord(tx *bbolt.Tx, r *training.Record) error {
 
 // CreateRecord stores r unless its key (Source, ExternalID) exists; see training.RecordStore.
 func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.Record, training.CreateOutcome, error) {
-	if err := validID("cadre_id", r.CadreID); err != nil {
+	if err := r.CheckSealed(); err != nil {
 		return training.Record{}, "", err
-	}
-	if r.ID == "" || r.ID != training.RecordID(r.Source, r.ExternalID) || r.ContentHash == "" {
-		return training.Record{}, "", training.Errorf(training.EINVALID, "record is not sealed")
 	}
 	if strings.Contains(r.Source, sep) {
 		return training.Record{}, "", training.Errorf(training.EINVALID, "source must not contain NUL")

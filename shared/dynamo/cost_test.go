@@ -155,12 +155,12 @@ func completion(cadreID, eventID string, end training.Date, fullTime bool) train
 	if fullTime {
 		r := storetest.NewRecord(cadreID, costSource, eventID, end)
 		r.Days = costFullTimeDays
-		r.ID, r.ContentHash = "", ""
+		r.Seal()
 		return r
 	}
 	r := storetest.NewRecord(cadreID, costSource, eventID, end, storetest.Online(end, time.Time{}))
 	r.Hours = training.HoursOf(2) + 50
-	r.ID, r.ContentHash = "", ""
+	r.Seal()
 	return r
 }
 

@@ -297,8 +297,8 @@ func (s *Store) ListCadres(ctx context.Context, unitPrefix, cursor string, limit
 // now: then this create puts the record item itself, and whichever record put succeeds is the one
 // Created; the other returns the stored record as Duplicate.
 func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.Record, training.CreateOutcome, error) {
-	if r.ID == "" || r.ContentHash == "" {
-		r.Seal()
+	if err := r.CheckSealed(); err != nil {
+		return training.Record{}, "", err
 	}
 	if r.Status == "" {
 		r.Status = training.StatusActive

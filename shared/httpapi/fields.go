@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -23,6 +24,8 @@ type object struct {
 }
 
 // parseObject decodes b as a JSON object. where names it in errors ("body" or an item path).
+// Invalid UTF-8 (which encoding/json would silently turn into U+FFFD) and a key given twice
+// (where encoding/json would silently keep the last) are errors naming the object or the key.
 func parseObject(b []byte, prefix string, errs *training.Fields) (*object, bool) {
 	where := strings.TrimSuffix(prefix, ".")
 	if where == "" {
@@ -33,12 +36,46 @@ func parseObject(b []byte, prefix string, errs *training.Fields) (*object, bool)
 		errs.Add(where, "must be a JSON object")
 		return nil, false
 	}
+	if !utf8.Valid(trimmed) {
+		errs.Add(where, "is not valid UTF-8")
+		return nil, false
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &raw); err != nil {
 		errs.Add(where, "is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 		return nil, false
 	}
+	if dup := duplicateKey(trimmed); dup != "" {
+		errs.Add(prefix+dup, "is given more than once")
+		return nil, false
+	}
 	return &object{raw: raw, prefix: prefix, errs: errs, seen: map[string]bool{}}, true
+}
+
+// duplicateKey returns the first key that the JSON object b (already known to be valid) gives
+// twice, or "".
+func duplicateKey(b []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return key
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 func (o *object) get(name string) (json.RawMessage, bool) {

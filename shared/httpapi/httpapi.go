@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -141,6 +142,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(sw, r.Body, MaxBodyBytes)
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		// A malformed query would otherwise be dropped silently (and as_of with it).
+		a.fail(sw, r, &training.Error{Code: training.EINVALID, Message: "the query string is malformed",
+			Fields: training.Fields{{Field: "query", Message: "is not a valid URL query (bad percent-escape or ';')"}}})
+		return
+	}
 	a.mux.ServeHTTP(sw, r)
 }
 

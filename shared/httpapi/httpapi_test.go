@@ -175,3 +175,39 @@ func TestUnmatchedAndOtherFunctions(t *testing.T) {
 		t.Fatalf("health: %d", w.Code)
 	}
 }
+
+// TestSelfStudyRetryWithRotatedKey: a retry of a self-study entry by the same HR system after its
+// API key was rotated (a new key of the same units) is a duplicate of the first, not a second
+// record: idempotency is scoped by the cadre, not the key.
+func TestSelfStudyRetryWithRotatedKey(t *testing.T) {
+	f := newFixture(t, "")
+	cfg, err := config.Parse([]byte(`{"platforms": {}, "api_keys": [
+		{"key": "old-key-of-the-hr-system-0123456789", "role": "hr", "units": ["cn/cq"]},
+		{"key": "new-key-of-the-hr-system-0123456789", "role": "hr", "units": ["cn/cq"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.h = httpapi.New(httpapi.Deps{Service: app.New(f.store), Config: config.Static(cfg), Log: slog.New(slog.DiscardHandler)})
+	put := f.do("PUT", "/v1/cadres/c-1", "old-key-of-the-hr-system-0123456789",
+		strings.NewReader(`{"name": "张三", "unit": "cn/cq/yuzhong", "rank": "principal_staff_1"}`))
+	if put.Code != 201 {
+		t.Fatalf("PUT: %d %s", put.Code, put.Body)
+	}
+	post := func(key string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v1/cadres/c-1/self-study", strings.NewReader(`{"hours": 1.5, "studied_on": "2026-03-02"}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "ss-2026-001")
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, req)
+		return w
+	}
+	first, retry := post("old-key-of-the-hr-system-0123456789"), post("new-key-of-the-hr-system-0123456789")
+	if first.Code != 201 || retry.Code != 200 {
+		t.Fatalf("first %d, retry with the rotated key %d %s; want 201 then 200 (duplicate)", first.Code, retry.Code, retry.Body)
+	}
+	recs, err := f.store.ListRecords(context.Background(), "c-1")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%d records, %v; want 1", len(recs), err)
+	}
+}

@@ -13,8 +13,9 @@ import (
 )
 
 // selfStudy serves POST /v1/cadres/{cadre_id}/self-study: online self-study entered by HR. The
-// Idempotency-Key header is required; the key is scoped to the calling API key, so two HR systems
-// cannot collide. Same key and body → the same record again with 200; same key with another body → 409.
+// Idempotency-Key header is required and scoped to the cadre (hrRecord): a retry after the HR
+// system's API key was rotated is still a duplicate. Same key and body → the same record again
+// with 200; same key with another body → 409.
 func (a *API) selfStudy(c *call) (int, any, error) {
 	o, errs, idem, err := hrRecordRequest(c)
 	if err != nil {
@@ -33,7 +34,7 @@ func (a *API) selfStudy(c *call) (int, any, error) {
 
 // trainings serves POST /v1/cadres/{cadre_id}/trainings: any training entered by HR —
 // centralized (full-time or not) or online — with the webhook's fields (readTraining) and
-// validation, and the Idempotency-Key of self-study (same namespace: the calling API key).
+// validation, and the Idempotency-Key of self-study (same namespace: the cadre).
 func (a *API) trainings(c *call) (int, any, error) {
 	o, errs, idem, err := hrRecordRequest(c)
 	if err != nil {
@@ -70,9 +71,11 @@ func hrRecordRequest(c *call) (*object, *training.Fields, string, error) {
 	return o, errs, idem, nil
 }
 
-// hrRecord is a record entered by HR under idem: its idempotency namespace is the API key.
+// hrRecord is a record entered by HR under idem: its idempotency namespace is the cadre, not the
+// API key, so that rotating a key does not turn a retry into a second record (docs/decisions.md).
 func hrRecord(c *call, idem string) training.Record {
-	return training.Record{CadreID: c.r.PathValue("cadre_id"), Source: "hr/" + c.key.ID, ExternalID: idem}
+	id := c.r.PathValue("cadre_id")
+	return training.Record{CadreID: id, Source: "hr/cadre/" + id, ExternalID: idem}
 }
 
 // submitHR stores a record entered by HR: 201 created, 200 the same again, 409 the key reused

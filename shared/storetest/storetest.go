@@ -500,6 +500,24 @@ func testRecords(t *testing.T, newStore func(t *testing.T) training.Store) {
 		sameRecord(t, "stored record", stored, r)
 	})
 
+	// Both stores refuse a record that was not sealed, or was changed after sealing (the content
+	// hash is what tells a duplicate from a conflict), and store nothing.
+	t.Run("UnsealedRejected", func(t *testing.T) {
+		s := newStore(t)
+		unsealed := NewRecord("c1", "platform/a", "e-unsealed", end)
+		unsealed.ID, unsealed.ContentHash = "", ""
+		_, _, err := s.CreateRecord(ctx, unsealed)
+		wantCode(t, "CreateRecord(unsealed)", err, training.EINVALID)
+		changed := NewRecord("c1", "platform/a", "e-changed", end)
+		changed.Hours += 100
+		_, _, err = s.CreateRecord(ctx, changed)
+		wantCode(t, "CreateRecord(changed after sealing)", err, training.EINVALID)
+		recs, err := s.ListRecords(ctx, "c1")
+		if err != nil || len(recs) != 0 {
+			t.Fatalf("ListRecords after refused creates: %d records, %v", len(recs), err)
+		}
+	})
+
 	t.Run("OnlineRoundTrip", func(t *testing.T) {
 		s := newStore(t)
 		r := NewRecord("c1", "hr/k1", "idem-1", training.Date{}, Online(training.Date{}, T0.Add(17*time.Hour)))

@@ -23,8 +23,15 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return Date{}, fmt.Errorf("must be a date YYYY-MM-DD")
 	}
+	if t.Year() < MinYear {
+		return Date{}, fmt.Errorf("must be a date in %d or later", MinYear)
+	}
 	return DateOf(t), nil
 }
+
+// MinYear is the earliest year a date may have: no cadre record, rank change or query date lies
+// before it, and it keeps year 0000 (which time.Parse accepts) out of the arithmetic.
+const MinYear = 1900
 
 // MustDate parses s or panics; for tests and constants.
 func MustDate(s string) Date {

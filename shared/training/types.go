@@ -134,6 +134,25 @@ func (r *Record) Seal() {
 	r.ContentHash = hex.EncodeToString(sum[:])
 }
 
+// CheckSealed is the one check both stores make before creating a record: it has a cadre id and
+// was sealed by Seal for its key (a record changed after sealing, or never sealed, is EINVALID).
+func (r Record) CheckSealed() error {
+	var f Fields
+	CheckID(&f, "cadre_id", r.CadreID)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if r.ID == "" || r.ID != RecordID(r.Source, r.ExternalID) || r.ContentHash == "" {
+		return Errorf(EINVALID, "record is not sealed")
+	}
+	sealed := r
+	sealed.Seal()
+	if sealed.ContentHash != r.ContentHash {
+		return Errorf(EINVALID, "record changed after it was sealed")
+	}
+	return nil
+}
+
 // State of a requirement or of a cadre overall (RULES.md §3).
 type State string
 

@@ -3,6 +3,7 @@ package training
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -21,6 +22,31 @@ const (
 	hoursPerDayLimit int64 = 24 // docs/rules.md §2: “more than 24 学时 per day of its span” is a 400 error
 )
 
+// CheckText adds an error to f when s holds a character that has no place in a name, title or
+// reason: control characters (including NUL, tab and newlines), bidirectional overrides and
+// isolates (which can make a list show text other than what is stored), or U+FFFD (what a
+// decoder substitutes for invalid UTF-8).
+func CheckText(f *Fields, field, s string) {
+	for _, r := range s {
+		if msg := badRune(r); msg != "" {
+			f.Add(field, "must not contain %s (U+%04X)", msg, r)
+			return
+		}
+	}
+}
+
+func badRune(r rune) string {
+	switch {
+	case r == utf8.RuneError:
+		return "invalid UTF-8"
+	case unicode.IsControl(r):
+		return "control characters"
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
+		return "bidirectional formatting characters"
+	}
+	return ""
+}
+
 // CheckID adds an error to f when id is not a usable id: required, at most MaxIDLen bytes, no
 // '/', '#', spaces or control characters.
 func CheckID(f *Fields, field, id string) {
@@ -31,6 +57,8 @@ func CheckID(f *Fields, field, id string) {
 		f.Add(field, "must be at most %d characters", MaxIDLen)
 	case strings.ContainsAny(id, "/#\x00 \t\r\n"):
 		f.Add(field, "must not contain '/', '#', spaces or control characters")
+	default:
+		CheckText(f, field, id)
 	}
 }
 
@@ -45,6 +73,15 @@ func CheckUnit(unit string) string {
 		return "must be a '/'-separated path like cn/cq/yuzhong, without empty segments"
 	case strings.ContainsAny(unit, "#\x00\t\r\n "):
 		return "must not contain '#', spaces or control characters"
+	}
+	for _, seg := range strings.Split(unit, "/") {
+		if seg == "." || seg == ".." {
+			return "must not have '.' or '..' segments"
+		}
+	}
+	var f Fields
+	if CheckText(&f, "unit", unit); len(f) > 0 {
+		return f[0].Message
 	}
 	return ""
 }
@@ -108,6 +145,11 @@ func CheckRecord(r *Record, daysGiven bool) Fields {
 	if utf8.RuneCountInString(r.Institution) > MaxTitleRunes {
 		f.Add("institution", "must be at most %d characters", MaxTitleRunes)
 	}
+	CheckText(&f, "course_title", r.CourseTitle)
+	CheckText(&f, "institution", r.Institution)
+	CheckText(&f, "course_id", r.CourseID)
+	CheckText(&f, "source", r.SourceSystem)
+	CheckText(&f, "event_id", r.ExternalID)
 	if len(r.CourseID) > MaxIDLen {
 		f.Add("course_id", "must be at most %d characters", MaxIDLen)
 	}
