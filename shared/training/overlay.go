@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -96,7 +97,17 @@ func ParseOverlay(file string, b []byte, policies []*Policy) (*Overlay, error) {
 	dec.DisallowUnknownFields()
 	var o Overlay
 	if err := dec.Decode(&o); err != nil {
-		return nil, jsonFieldError(file, err)
+		oe := jsonFieldError(file, err)
+		if oe.Message == "is not a known field" {
+			// encoding/json names the key, not where it is.
+			if p := unknownFieldPath(reflect.TypeOf(Overlay{}), b, ""); p != "" {
+				oe.Field = p
+			}
+		}
+		if oe.Field == "" {
+			oe.Field = locateBadValue(b)
+		}
+		return nil, oe
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, bad("", "trailing data after the JSON object")
@@ -170,8 +181,100 @@ func carryableRequirement(policies []*Policy, id string) bool {
 	return false
 }
 
+// locateBadValue finds the date or 学时 field whose value failed to decode: encoding/json does not
+// name the field of an error returned by a type's own UnmarshalJSON (Date, Hours). "" if none.
+func locateBadValue(b []byte) string {
+	bad := func(raw json.RawMessage, v any) bool { return raw != nil && json.Unmarshal(raw, v) != nil }
+	obj := func(raw json.RawMessage) map[string]json.RawMessage {
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &m)
+		return m
+	}
+	var d Date
+	var h Hours
+	top := obj(b)
+	if bad(top["effective_from"], &d) {
+		return "effective_from"
+	}
+	cr := obj(top["crediting"])
+	if bad(obj(cr["days_to_hours"])["hours_per_day"], &h) {
+		return "crediting.days_to_hours.hours_per_day"
+	}
+	if bad(cr["online_daily_cap_hours"], &h) {
+		return "crediting.online_daily_cap_hours"
+	}
+	var caps []json.RawMessage
+	_ = json.Unmarshal(cr["training_caps"], &caps)
+	for i, c := range caps {
+		if bad(obj(c)["max_hours"], &h) {
+			return fmt.Sprintf("crediting.training_caps[%d].max_hours", i)
+		}
+	}
+	if bad(obj(cr["carry_over"])["max_hours"], &h) {
+		return "crediting.carry_over.max_hours"
+	}
+	return ""
+}
+
+// unknownFieldPath is the JSON path of the first key (in document order of the struct walk, keys
+// sorted) that type t does not know, "" if none.
+func unknownFieldPath(t reflect.Type, raw json.RawMessage, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+			return ""
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return ""
+		}
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.IsExported() && name != "-" && name != "" {
+				fields[name] = f.Type
+			}
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ft, ok := fields[k]
+			if !ok {
+				return join(k)
+			}
+			if p := unknownFieldPath(ft, m[k], join(k)); p != "" {
+				return p
+			}
+		}
+	case reflect.Slice:
+		var arr []json.RawMessage
+		if json.Unmarshal(raw, &arr) != nil {
+			return ""
+		}
+		for i, e := range arr {
+			if p := unknownFieldPath(t.Elem(), e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
 // jsonFieldError names the field of a decoding error where encoding/json tells it.
-func jsonFieldError(file string, err error) error {
+func jsonFieldError(file string, err error) *OverlayError {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		field := te.Field

@@ -209,6 +209,12 @@ func TestParseOverlay(t *testing.T) {
 		{"CapMaxZero", strings.Replace(overlayOK, `"max_hours": 48`, `"max_hours": 0`, 1), "crediting.training_caps[0].max_hours"},
 		{"CarryUnknownRequirement", strings.Replace(overlayOK, `["centralized_annual"]`, `["nope"]`, 1), "crediting.carry_over.requirements"},
 		{"CarryPlanPeriod", strings.Replace(overlayOK, `["centralized_annual"]`, `["centralized_5y"]`, 1), "crediting.carry_over.requirements"},
+		{"BadDate", strings.Replace(overlayOK, `"2023-01-01"`, `"2023-13-01"`, 1), "effective_from"},
+		{"ThreeDecimals", strings.Replace(overlayOK, `"max_hours": 48`, `"max_hours": 48.125`, 1), "crediting.training_caps[0].max_hours"},
+		{"HoursAsString", strings.Replace(overlayOK, `"max_hours": 20`, `"max_hours": "20"`, 1), "crediting.carry_over.max_hours"},
+		{"RateThreeDecimals", strings.Replace(overlayOK, `"hours_per_day": 6`, `"hours_per_day": 6.001`, 1), "crediting.days_to_hours.hours_per_day"},
+		{"CapString", strings.Replace(overlayOK, `"online_daily_cap_hours": 4`, `"online_daily_cap_hours": "4"`, 1), "crediting.online_daily_cap_hours"},
+		{"NestedUnknownField", strings.Replace(overlayOK, `"replace_sent_hours": true`, `"replace_sent_hours": true, "per": 1`, 1), "crediting.days_to_hours.per"},
 		{"FileSetInFile", strings.Replace(overlayOK, `"id": "t"`, `"id": "t", "file": "x"`, 1), "file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
