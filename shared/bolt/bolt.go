@@ -2,11 +2,12 @@
 //
 // # Layout (format 2)
 //
-// Keys join parts with a NUL byte, which no id, unit or source contains. Records, snapshots and
-// changes are in a compact versioned binary encoding (codec.go); cadres and form entries are JSON.
+// Keys join parts with a NUL byte, which no id, unit or source contains. Cadres, records,
+// snapshots and changes are in a compact versioned binary encoding (codec.go); form entries are
+// JSON (few: full-time training only). Values of format 1 (JSON) are read too.
 //
 //	meta            "id" → the store id (random, made with the file); "format" → 2
-//	cadres          cadre id                            → Cadre (JSON)
+//	cadres          cadre id                            → Cadre
 //	cadre_units     unit NUL cadre id                   → (empty)   ListCadres: ordered by unit, then id
 //	recs            cadre id NUL date⁻ record id        → Record    one cadre's archive is one key range,
 //	                                                                 newest attribution date first, then id

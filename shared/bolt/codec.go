@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cadre-training/cadretrain/shared/training"
@@ -95,6 +97,8 @@ func (e *enc) time(t time.Time) {
 	}
 }
 
+const hexDigits = "0123456789abcdef"
+
 type dec struct {
 	b   []byte
 	err error
@@ -150,6 +154,17 @@ func (d *dec) bytes() []byte {
 
 func (d *dec) str() string { return string(d.bytes()) }
 
+// enum reads a string that is usually one of known, returning the constant (no allocation).
+func (d *dec) enum(known ...string) string {
+	b := d.bytes()
+	for _, k := range known {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
+}
+
 func (d *dec) boolean() bool {
 	switch d.byte1() {
 	case 0:
@@ -166,7 +181,15 @@ func (d *dec) compact() string {
 	case 0:
 		return d.str()
 	case 1:
-		return "r_" + hex.EncodeToString(d.bytes())
+		raw := d.bytes()
+		var sb strings.Builder
+		sb.Grow(2 + 2*len(raw))
+		sb.WriteString("r_")
+		for _, c := range raw {
+			sb.WriteByte(hexDigits[c>>4])
+			sb.WriteByte(hexDigits[c&15])
+		}
+		return sb.String()
 	case 2:
 		return hex.EncodeToString(d.bytes())
 	default:
@@ -247,63 +270,72 @@ func appendRecord(b []byte, r *training.Record) []byte {
 	}
 	e.compact(r.ContentHash)
 	e.time(r.CreatedAt)
-	if ext := recordExt(r); ext != nil {
-		e.bytes(ext)
-	}
+	recordExt.append(&e, r)
 	return e.b
 }
 
-// Fields of training.Record added after this codec was written are not lost: they travel as a
-// trailing JSON extension (the JSON of a record holding only those fields), read back by
-// reflection. codecRecordFields lists the fields the binary part holds.
-var (
-	codecRecordFields = map[string]bool{
-		"ID": true, "CadreID": true, "Source": true, "ExternalID": true, "SourceSystem": true, "Kind": true,
-		"FullTime": true, "CourseID": true, "CourseTitle": true, "Institution": true, "InstitutionType": true,
-		"StartDate": true, "EndDate": true, "Days": true, "Hours": true, "StudiedOn": true, "CompletedAt": true,
-		"Assessment": true, "Status": true, "Void": true, "ContentHash": true, "CreatedAt": true,
-	}
-	extraRecordFields []int // indexes of the fields of training.Record not in codecRecordFields
-	zeroRecordExt     []byte
-)
-
-func init() {
-	t := reflect.TypeFor[training.Record]()
-	for i := 0; i < t.NumField(); i++ {
-		if !codecRecordFields[t.Field(i).Name] {
-			extraRecordFields = append(extraRecordFields, i)
-		}
-	}
-	zeroRecordExt, _ = json.Marshal(training.Record{})
+// extension carries the fields of a struct type that its binary codec does not know (added to
+// the type after the codec was written), so they are not lost: as a trailing JSON document of a
+// value holding only those fields, read back by reflection. A round-trip test fills every field.
+type extension[T any] struct {
+	extra []int  // indexes of the fields the codec does not know
+	zero  []byte // the JSON of a zero T: no extension needed
 }
 
-func recordExt(r *training.Record) []byte {
-	if len(extraRecordFields) == 0 {
-		return nil
+func newExtension[T any](known ...string) extension[T] {
+	var x extension[T]
+	t := reflect.TypeFor[T]()
+	for i := 0; i < t.NumField(); i++ {
+		if !slices.Contains(known, t.Field(i).Name) {
+			x.extra = append(x.extra, i)
+		}
 	}
-	var only training.Record
-	src, dst := reflect.ValueOf(r).Elem(), reflect.ValueOf(&only).Elem()
-	for _, i := range extraRecordFields {
+	var zero T
+	x.zero, _ = json.Marshal(zero)
+	return x
+}
+
+// append appends the extension of v, if it has one, as length-prefixed bytes.
+func (x extension[T]) append(e *enc, v *T) {
+	if len(x.extra) == 0 {
+		return
+	}
+	var only T
+	src, dst := reflect.ValueOf(v).Elem(), reflect.ValueOf(&only).Elem()
+	for _, i := range x.extra {
 		dst.Field(i).Set(src.Field(i))
 	}
 	b, err := json.Marshal(only)
-	if err != nil || bytes.Equal(b, zeroRecordExt) {
-		return nil
+	if err != nil || bytes.Equal(b, x.zero) {
+		return
 	}
-	return b
+	e.bytes(b)
 }
 
-func readRecordExt(ext []byte, r *training.Record) error {
-	var only training.Record
-	if err := json.Unmarshal(ext, &only); err != nil {
-		return fmt.Errorf("record extension: %w", err)
+// read reads an extension if the value has one left.
+func (x extension[T]) read(d *dec, v *T) {
+	if len(d.b) == 0 || d.err != nil {
+		return
 	}
-	src, dst := reflect.ValueOf(&only).Elem(), reflect.ValueOf(r).Elem()
-	for _, i := range extraRecordFields {
+	ext := d.bytes()
+	if d.err != nil {
+		return
+	}
+	var only T
+	if err := json.Unmarshal(ext, &only); err != nil {
+		d.fail(fmt.Errorf("extension: %w", err))
+		return
+	}
+	src, dst := reflect.ValueOf(&only).Elem(), reflect.ValueOf(v).Elem()
+	for _, i := range x.extra {
 		dst.Field(i).Set(src.Field(i))
 	}
-	return nil
 }
+
+var recordExt = newExtension[training.Record](
+	"ID", "CadreID", "Source", "ExternalID", "SourceSystem", "Kind", "FullTime", "CourseID", "CourseTitle",
+	"Institution", "InstitutionType", "StartDate", "EndDate", "Days", "Hours", "StudiedOn", "CompletedAt",
+	"Assessment", "Status", "Void", "ContentHash", "CreatedAt")
 
 func encodeRecord(r *training.Record) []byte { return appendRecord(make([]byte, 0, 256), r) }
 
@@ -322,7 +354,7 @@ func decodeRecord(v []byte, r *training.Record) error {
 		Source:          d.str(),
 		ExternalID:      d.str(),
 		SourceSystem:    d.str(),
-		Kind:            training.Kind(d.str()),
+		Kind:            training.Kind(d.enum(string(training.KindOnline), string(training.KindCentralized))),
 		FullTime:        d.boolean(),
 		CourseID:        d.str(),
 		CourseTitle:     d.str(),
@@ -334,22 +366,76 @@ func decodeRecord(v []byte, r *training.Record) error {
 		Hours:           training.Hours(d.varint()),
 		StudiedOn:       d.date(),
 		CompletedAt:     d.time(),
-		Assessment:      training.Assessment(d.str()),
-		Status:          training.RecordStatus(d.str()),
+		Assessment:      training.Assessment(d.enum("", string(training.AssessmentPassed), string(training.AssessmentFailed))),
+		Status:          training.RecordStatus(d.enum(string(training.StatusActive), string(training.StatusVoided))),
 	}
 	if d.boolean() {
 		r.Void = &training.Voiding{Reason: d.str(), By: d.str(), At: d.time()}
 	}
 	r.ContentHash = d.compact()
 	r.CreatedAt = d.time()
-	if len(d.b) > 0 && d.err == nil {
-		if ext := d.bytes(); d.err == nil {
-			if err := readRecordExt(ext, r); err != nil {
-				return fmt.Errorf("decoding record: %w", err)
-			}
+	recordExt.read(&d, r)
+	return d.end("record")
+}
+
+// ---- cadres ----
+
+var cadreExt = newExtension[training.Cadre](
+	"ID", "Name", "Unit", "Rank", "RankTitle", "Category", "RankHistory", "LeadershipMember", "JoinedOn",
+	"CreatedAt", "UpdatedAt", "Version")
+
+func encodeCadre(c *training.Cadre) []byte {
+	e := enc{make([]byte, 0, 128)}
+	e.byte1(codecV1)
+	e.str(c.ID)
+	e.str(c.Name)
+	e.str(c.Unit)
+	e.str(c.Rank)
+	e.str(c.RankTitle)
+	e.str(c.Category)
+	e.boolean(c.RankHistory != nil)
+	e.uvarint(uint64(len(c.RankHistory)))
+	for _, h := range c.RankHistory {
+		e.str(h.Rank)
+		e.date(h.EffectiveOn)
+	}
+	e.boolean(c.LeadershipMember)
+	e.date(c.JoinedOn)
+	e.time(c.CreatedAt)
+	e.time(c.UpdatedAt)
+	e.varint(c.Version)
+	cadreExt.append(&e, c)
+	return e.b
+}
+
+// decodeCadre reads a cadre in either encoding.
+func decodeCadre(v []byte, c *training.Cadre) error {
+	if len(v) > 0 && v[0] == '{' {
+		return jsonDecode(v, c)
+	}
+	d := dec{b: v}
+	if ver := d.byte1(); ver != codecV1 && d.err == nil {
+		return fmt.Errorf("decoding cadre: unknown encoding version %d", ver)
+	}
+	*c = training.Cadre{ID: d.str(), Name: d.str(), Unit: d.str(), Rank: d.str(), RankTitle: d.str(), Category: d.str()}
+	hasHistory := d.boolean()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail(errShort)
+	}
+	if hasHistory && d.err == nil {
+		c.RankHistory = make([]training.RankChange, 0, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			c.RankHistory = append(c.RankHistory, training.RankChange{Rank: d.str(), EffectiveOn: d.date()})
 		}
 	}
-	return d.end("record")
+	c.LeadershipMember = d.boolean()
+	c.JoinedOn = d.date()
+	c.CreatedAt = d.time()
+	c.UpdatedAt = d.time()
+	c.Version = d.varint()
+	cadreExt.read(&d, c)
+	return d.end("cadre")
 }
 
 // ---- snapshots ----

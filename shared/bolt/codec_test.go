@@ -69,10 +69,10 @@ func TestRecordCodecKeepsEveryField(t *testing.T) {
 	}
 	t.Run("Extension", func(t *testing.T) {
 		// A field the binary part did not know travels in the extension.
-		defer func(f []int) { extraRecordFields = f }(extraRecordFields)
+		defer func(x extension[training.Record]) { recordExt = x }(recordExt)
 		typ := reflect.TypeFor[training.Record]()
 		f, _ := typ.FieldByName("CourseTitle")
-		extraRecordFields = append(extraRecordFields, f.Index[0])
+		recordExt.extra = append(recordExt.extra, f.Index[0])
 		v := encodeRecord(&full)
 		var got training.Record
 		if err := decodeRecord(v, &got); err != nil || got.CourseTitle != full.CourseTitle {
@@ -124,5 +124,32 @@ func TestChangeAndStatusCodec(t *testing.T) {
 	legacy, _ := json.Marshal(st)
 	if err := decodeStatus(legacy, &gotSt); err != nil || gotSt.CadreID != st.CadreID {
 		t.Fatalf("JSON snapshot: %v", err)
+	}
+}
+
+// TestCadreCodecKeepsEveryField: the binary cadre encoding keeps every field of training.Cadre,
+// a nil rank history apart from an empty one, and reads format 1 JSON.
+func TestCadreCodecKeepsEveryField(t *testing.T) {
+	var full training.Cadre
+	n := 0
+	fillAll(t, reflect.ValueOf(&full).Elem(), &n)
+	empty := storetest.NewCadre("c1", "cn/cq")
+	empty.RankHistory = []training.RankChange{}
+	for name, c := range map[string]training.Cadre{"EveryField": full, "Suite": storetest.NewCadre("c1", "cn/cq"), "EmptyHistory": empty, "Zero": {}} {
+		t.Run(name, func(t *testing.T) {
+			var got training.Cadre
+			if err := decodeCadre(encodeCadre(&c), &got); err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			a, _ := json.Marshal(c)
+			b, _ := json.Marshal(got)
+			if !bytes.Equal(a, b) {
+				t.Fatalf("round trip\n got %s\nwant %s", b, a)
+			}
+			legacy, _ := json.Marshal(c)
+			if err := decodeCadre(legacy, &got); err != nil {
+				t.Fatalf("JSON cadre: %v", err)
+			}
+		})
 	}
 }

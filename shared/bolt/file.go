@@ -152,7 +152,7 @@ func Check(path string) error {
 				bucket []byte
 				decode func(k, v []byte) error
 			}{
-				{bktCadres, func(k, v []byte) error { var c training.Cadre; return jsonDecode(v, &c) }},
+				{bktCadres, func(k, v []byte) error { var c training.Cadre; return decodeCadre(v, &c) }},
 				{bktRecs, func(k, v []byte) error { var r training.Record; return decodeRecord(v, &r) }},
 				{bktSnapshots, func(k, v []byte) error { var s training.Status; return decodeStatus(v, &s) }},
 				{bktFormEntries, func(k, v []byte) error { var e training.FormEntry; return jsonDecode(v, &e) }},

@@ -52,7 +52,7 @@ func (s *Store) Load(ctx context.Context, cadres []training.Cadre, records []tra
 				conflict = training.Errorf(training.ECONFLICT, "cadre %s already exists", c.ID)
 				return conflict
 			}
-			if err := put(cb, []byte(c.ID), c); err != nil {
+			if err := putCadre(cb, &c); err != nil {
 				return err
 			}
 			if err := ub.Put(key(c.Unit, c.ID), nil); err != nil {

@@ -24,6 +24,25 @@ func u64(n uint64) []byte {
 	return b
 }
 
+// getCadre decodes the cadre at id; found is false when there is none.
+func getCadre(b *bbolt.Bucket, id []byte, c *training.Cadre) (found bool, err error) {
+	v := b.Get(id)
+	if v == nil {
+		return false, nil
+	}
+	if err := decodeCadre(v, c); err != nil {
+		return true, fmt.Errorf("cadre %q: %w", id, err)
+	}
+	return true, nil
+}
+
+func putCadre(b *bbolt.Bucket, c *training.Cadre) error {
+	if err := b.Put([]byte(c.ID), encodeCadre(c)); err != nil {
+		return fmt.Errorf("writing cadre %s: %w", c.ID, err)
+	}
+	return nil
+}
+
 // get decodes the JSON value at k into v; found is false when there is none.
 func get(b *bbolt.Bucket, k []byte, v any) (found bool, err error) {
 	data := b.Get(k)
@@ -69,7 +88,7 @@ func (s *Store) GetCadre(ctx context.Context, id string) (training.Cadre, error)
 	var found bool
 	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
-		found, err = get(tx.Bucket(bktCadres), []byte(id), &c)
+		found, err = getCadre(tx.Bucket(bktCadres), []byte(id), &c)
 		return err
 	})
 	if err != nil {
@@ -95,7 +114,7 @@ func (s *Store) PutCadre(ctx context.Context, c training.Cadre, expectVersion in
 		conflict = nil
 		cadres, units := tx.Bucket(bktCadres), tx.Bucket(bktCadreUnits)
 		var cur training.Cadre
-		found, err := get(cadres, []byte(c.ID), &cur)
+		found, err := getCadre(cadres, []byte(c.ID), &cur)
 		if err != nil {
 			return err
 		}
@@ -118,7 +137,7 @@ func (s *Store) PutCadre(ctx context.Context, c training.Cadre, expectVersion in
 		if err := units.Put(key(c.Unit, c.ID), nil); err != nil {
 			return fmt.Errorf("writing unit index: %w", err)
 		}
-		return put(cadres, []byte(c.ID), c)
+		return putCadre(cadres, &c)
 	})
 	if err != nil {
 		return training.Cadre{}, fmt.Errorf("putting cadre %s: %w", c.ID, err)
@@ -166,7 +185,7 @@ func (s *Store) ListCadres(ctx context.Context, unitPrefix, cursor string, limit
 				return nil
 			}
 			var c training.Cadre
-			found, err := get(cadres, []byte(id), &c)
+			found, err := getCadre(cadres, []byte(id), &c)
 			if err != nil {
 				return err
 			}

@@ -220,11 +220,11 @@ func (s *Store) ListRecordsPage(ctx context.Context, cadreID, cursor string, lim
 // transaction with one range scan; see training.RecordStore.
 func (s *Store) CadreWithRecords(ctx context.Context, cadreID string, span func(training.Cadre) (from, to training.Date)) (training.Cadre, []training.Record, error) {
 	var c training.Cadre
-	var recs []training.Record
+	recs := make([]training.Record, 0, 16)
 	var found bool
 	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
-		if found, err = get(tx.Bucket(bktCadres), []byte(cadreID), &c); err != nil || !found {
+		if found, err = getCadre(tx.Bucket(bktCadres), []byte(cadreID), &c); err != nil || !found {
 			return err
 		}
 		var from, to training.Date
