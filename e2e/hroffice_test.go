@@ -19,6 +19,7 @@ func TestE2EHROffice(t *testing.T) {
 				{"OpenAPIServed", testOpenAPIServed},
 				{"HRTrainings", testHRTrainings},
 				{"HRTrainingsValidation", testHRTrainingsValidation},
+				{"RecomputeJobStatus", testRecomputeJobStatus},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 			}
@@ -132,4 +133,40 @@ func testHRTrainingsValidation(t *testing.T, e *env) {
 	if recs, _ := r.json(t)["records"].([]any); len(recs) != 0 {
 		t.Errorf("records %s, want none stored", r.body)
 	}
+}
+
+// Issue 9 item 8: a full recompute answers 202 with a job id whose state and progress
+// GET /v1/recompute/{job_id} reports, from queued (or already running) to done with every cadre
+// counted.
+func testRecomputeJobStatus(t *testing.T, e *env) {
+	for i := range 3 {
+		e.putCadre(t, keyCQ, e.id(fmt.Sprintf("job-%d", i)), unitCQ, townshipRk)
+	}
+	r := e.do(t, req{method: "POST", path: "/v1/recompute", key: keyAdmin, body: map[string]any{"all": true}})
+	wantStatus(t, r, http.StatusAccepted)
+	id, _ := r.json(t)["job_id"].(string)
+	path := "/v1/recompute/" + id
+	r = e.do(t, req{method: "GET", path: path, key: keyAdmin})
+	wantStatus(t, r, 200)
+	if m := r.json(t); m["job_id"] != id || m["kind"] != "recompute" {
+		t.Errorf("job %s", r.body)
+	}
+	var last map[string]any
+	eventually(t, "job done", func() string {
+		r := e.do(t, req{method: "GET", path: path, key: keyAdmin})
+		wantStatus(t, r, 200)
+		last = r.json(t)
+		if last["state"] == "done" {
+			return ""
+		}
+		return string(r.body)
+	})
+	total, done, failed := last["total"].(float64), last["done"].(float64), last["failed"].(float64)
+	if total < 3 || done != total || failed != 0 {
+		t.Errorf("finished job %v: want total ≥ 3 (the cadres created here), done = total, failed 0", last)
+	}
+	// Role admin only; an unknown id is 404.
+	wantProblem(t, e.do(t, req{method: "GET", path: path, key: keyCQ}), 403)
+	wantProblem(t, e.do(t, req{method: "GET", path: path}), 401)
+	wantProblem(t, e.do(t, req{method: "GET", path: "/v1/recompute/job_0000000000000000", key: keyAdmin}), 404)
 }

@@ -415,6 +415,12 @@ func (s *Service) RecomputeUnit(ctx context.Context, unit string, asOf training.
 // RecomputeUnitWith is RecomputeUnit; with repair it also rebuilds each cadre's form entries
 // (RepairCadre).
 func (s *Service) RecomputeUnitWith(ctx context.Context, unit string, asOf training.Date, workers int, repair bool, onErr func(cadreID string, err error)) (RecomputeResult, error) {
+	return s.recomputeUnit(ctx, unit, asOf, workers, repair, onErr, nil)
+}
+
+// recomputeUnit is RecomputeUnitWith that also reports the running totals to progress (when not
+// nil) after each batch, one call at a time.
+func (s *Service) recomputeUnit(ctx context.Context, unit string, asOf training.Date, workers int, repair bool, onErr func(cadreID string, err error), progress func(RecomputeResult)) (RecomputeResult, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -472,6 +478,9 @@ func (s *Service) RecomputeUnitWith(ctx context.Context, unit string, asOf train
 				done += len(sts)
 				mu.Lock()
 				res.Recomputed += done
+				if progress != nil {
+					progress(res)
+				}
 				mu.Unlock()
 			}
 		}()

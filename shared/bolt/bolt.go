@@ -97,8 +97,9 @@ var (
 	bktFormEntries = []byte("form_entries")
 	bktChanges     = []byte("changes")
 	bktCursors     = []byte("cursors")
+	bktJobs        = []byte("jobs")
 
-	allBuckets = [][]byte{bktMeta, bktCadres, bktCadreUnits, bktRecs, bktRecIDs, bktSnapshots, bktFormEntries, bktChanges, bktCursors}
+	allBuckets = [][]byte{bktMeta, bktCadres, bktCadreUnits, bktRecs, bktRecIDs, bktSnapshots, bktFormEntries, bktChanges, bktCursors, bktJobs}
 
 	// format 1 buckets, migrated and dropped by Open
 	bktV1Records      = []byte("records")

@@ -73,8 +73,21 @@ func (a *API) recompute(c *call) (int, any, error) {
 		}
 		return http.StatusOK, res, nil
 	}
+	if err := svc.QueueRecomputeJob(c.ctx(), job); err != nil {
+		return 0, nil, err
+	}
 	if err := a.d.Jobs.StartRecompute(c.ctx(), job); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, map[string]string{"job_id": job.JobID, "status": "accepted"}, nil
+}
+
+// recomputeJob serves GET /v1/recompute/{job_id}: the state and progress of a background
+// recompute (queued, running, done, failed; total, done and failed cadres).
+func (a *API) recomputeJob(c *call) (int, any, error) {
+	j, err := a.d.Service.Job(c.ctx(), c.r.PathValue("job_id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, j, nil
 }

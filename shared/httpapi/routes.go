@@ -46,6 +46,7 @@ func Routes() []Route {
 		{"POST", "/v1/cadres/{cadre_id}/trainings", FnHRAPI, config.RoleHR, (*API).trainings},
 		{"POST", "/v1/webhooks/completions/{platform_id}", FnIngestCompletions, "", (*API).completions},
 		{"POST", "/v1/recompute", FnRecomputeQuota, config.RoleAdmin, (*API).recompute},
+		{"GET", "/v1/recompute/{job_id}", FnRecomputeQuota, config.RoleAdmin, (*API).recomputeJob},
 	}
 }
 

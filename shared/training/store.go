@@ -124,6 +124,7 @@ type Store interface {
 	SnapshotStore
 	FormStore
 	ChangeFeed
+	JobStore
 	// Close releases the store; acknowledged writes are already durable.
 	Close() error
 }
