@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,7 @@ func TestE2EHROffice(t *testing.T) {
 				{"HRTrainings", testHRTrainings},
 				{"HRTrainingsValidation", testHRTrainingsValidation},
 				{"RecomputeJobStatus", testRecomputeJobStatus},
+				{"CORS", testCORS},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 			}
@@ -169,4 +171,30 @@ func testRecomputeJobStatus(t *testing.T, e *env) {
 	wantProblem(t, e.do(t, req{method: "GET", path: path, key: keyCQ}), 403)
 	wantProblem(t, e.do(t, req{method: "GET", path: path}), 401)
 	wantProblem(t, e.do(t, req{method: "GET", path: "/v1/recompute/job_0000000000000000", key: keyAdmin}), 404)
+}
+
+// Issue 9 item 8: a browser front end on a configured origin (config/demo.json cors_origins) may
+// call the API: its preflight is answered and the responses name it; another origin gets neither.
+func testCORS(t *testing.T, e *env) {
+	const front = "http://localhost:5173"
+	pre := func(origin string) response {
+		return e.do(t, req{method: "OPTIONS", path: "/v1/cadres/x/trainings", header: map[string]string{
+			"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, idempotency-key"}})
+	}
+	r := pre(front)
+	wantStatus(t, r, http.StatusNoContent)
+	if r.header.Get("Access-Control-Allow-Origin") != front || !strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Idempotency-Key") {
+		t.Errorf("preflight headers %v", r.header)
+	}
+	wantProblem(t, pre("https://evil.example.com"), http.StatusForbidden)
+
+	r = e.do(t, req{method: "GET", path: "/v1/policies", key: keyCQ, header: map[string]string{"Origin": front}})
+	wantStatus(t, r, 200)
+	if r.header.Get("Access-Control-Allow-Origin") != front {
+		t.Errorf("Access-Control-Allow-Origin %q, want %s", r.header.Get("Access-Control-Allow-Origin"), front)
+	}
+	r = e.do(t, req{method: "GET", path: "/v1/policies", key: keyCQ, header: map[string]string{"Origin": "https://evil.example.com"}})
+	if got := r.header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("another origin got Access-Control-Allow-Origin %q", got)
+	}
 }

@@ -4,7 +4,8 @@
 // The document (API.md “Configuration”):
 //
 //	{"platforms": {"<platform_id>": {"secrets": ["whsec_..."]}},
-//	 "api_keys": [{"key": "...", "role": "hr", "units": ["cn/cq"]}]}
+//	 "api_keys": [{"key": "...", "role": "hr", "units": ["cn/cq"]}],
+//	 "cors_origins": ["https://hr.example.gov.cn"]}
 //
 // `key` may be given as `key_sha256` (hex) instead. Locally it comes from the file named by
 // CADRE_CONFIG; in AWS from a Secrets Manager secret (see shared/awsboot).
@@ -18,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -39,6 +41,7 @@ var roleRank = map[string]int{RoleHR: 1, RoleAdmin: 2}
 type Config struct {
 	platforms map[string][]*standardwebhooks.Webhook
 	keys      map[[32]byte]*APIKey
+	origins   map[string]bool
 }
 
 // APIKey is one HR system's or operator's key, known by its hash.
@@ -73,6 +76,8 @@ type document struct {
 		Role      string   `json:"role"`
 		Units     []string `json:"units"`
 	} `json:"api_keys"`
+	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to call the API.
+	CORSOrigins []string `json:"cors_origins"`
 }
 
 // Parse reads and checks a configuration document. Plain keys are hashed at once and not kept.
@@ -126,8 +131,36 @@ func Parse(b []byte) (*Config, error) {
 		}
 		c.keys[h] = &APIKey{ID: hex.EncodeToString(h[:6]), Role: k.Role, Units: k.Units}
 	}
+	c.origins = map[string]bool{}
+	for i, o := range doc.CORSOrigins {
+		if msg := checkOrigin(o); msg != "" {
+			return nil, fmt.Errorf("config: cors_origins[%d] %q %s", i, o, msg)
+		}
+		c.origins[o] = true
+	}
 	return c, nil
 }
+
+// checkOrigin says what is wrong with a configured CORS origin, "" if nothing. An origin is
+// exactly what a browser sends in the Origin header: scheme, host and optional port, lower case,
+// no path and no trailing slash. "*" is refused: every allowed origin is named.
+func checkOrigin(o string) string {
+	u, err := url.Parse(o)
+	switch {
+	case o == "*":
+		return "is a wildcard; name each origin"
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return "must be an origin like https://hr.example.gov.cn"
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return "must be an origin only (scheme://host[:port]), without path, query or trailing slash"
+	case o != strings.ToLower(o):
+		return "must be lower case, as browsers send it"
+	}
+	return ""
+}
+
+// AllowsOrigin reports whether a browser page from origin may call the API (cors_origins).
+func (c *Config) AllowsOrigin(origin string) bool { return c.origins[origin] }
 
 // LoadFile reads the configuration from a file.
 func LoadFile(path string) (*Config, error) {

@@ -56,6 +56,11 @@ func TestParseRejects(t *testing.T) {
 		"NotJSON":          `{`,
 		"HashWrongLength":  `{"api_keys": [{"key_sha256": "abcd", "role": "hr", "units": ["cn"]}]}`,
 		"PlatformNoSecret": `{"platforms": {"p": {}}}`,
+		"OriginWildcard":   `{"cors_origins": ["*"]}`,
+		"OriginWithPath":   `{"cors_origins": ["https://hr.example.gov.cn/"]}`,
+		"OriginNoScheme":   `{"cors_origins": ["hr.example.gov.cn"]}`,
+		"OriginUpperCase":  `{"cors_origins": ["https://HR.example.gov.cn"]}`,
+		"OriginFTP":        `{"cors_origins": ["ftp://hr.example.gov.cn"]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := config.Parse([]byte(doc)); err == nil {
@@ -189,5 +194,26 @@ func TestShippedDemoConfigParses(t *testing.T) {
 	}
 	if c.Authenticate("demo-admin-key") == nil || c.Authenticate("demo-hr-key-cq") == nil {
 		t.Fatal("demo keys missing")
+	}
+}
+
+// cors_origins: exactly the named origins, compared as browsers send them.
+func TestAllowsOrigin(t *testing.T) {
+	c, err := config.Parse([]byte(`{"cors_origins": ["https://hr.example.gov.cn", "http://localhost:5173"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for origin, want := range map[string]bool{
+		"https://hr.example.gov.cn":      true,
+		"http://localhost:5173":          true,
+		"http://hr.example.gov.cn":       false, // another scheme is another origin
+		"https://hr.example.gov.cn:8443": false,
+		"https://evil.example.com":       false,
+		"":                               false,
+		"null":                           false,
+	} {
+		if got := c.AllowsOrigin(origin); got != want {
+			t.Errorf("AllowsOrigin(%q) = %v, want %v", origin, got, want)
+		}
 	}
 }

@@ -137,6 +137,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		a.d.Log.Info("request", attrs...)
 	}()
+	if origin := r.Header.Get("Origin"); origin != "" && a.cors(sw, r, origin) {
+		return
+	}
 	if r.ContentLength > MaxBodyBytes {
 		a.fail(sw, r, tooLarge(r.ContentLength))
 		return
