@@ -1,6 +1,7 @@
 # Cadre training records backend. See README.md.
 #   make run    the local server on 127.0.0.1:$(PORT) (embedded store; STORE=dynamodb for DynamoDB)
-#   make test   everything: unit, store contract suite on both stores, end-to-end, SAM validate + build
+#   make test   everything, in order: gofmt/vet, SAM validate + build, then the Go tests (unit, store
+#               contract suite on both stores, end-to-end, the built functions under the Lambda emulator)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
@@ -10,18 +11,19 @@ CADRE_DATA_DIR ?= $(CURDIR)/.data
 CADRE_CONFIG ?= $(CURDIR)/config/demo.json
 export CADRE_DATA_DIR CADRE_CONFIG
 
-.PHONY: run test unit vet sam-validate sam-build demo bench cost clean
+.PHONY: run test unit vet sam-validate sam-build lambda-rie lambda-sizes demo bench cost clean
 
 # Built to bin/ and run directly (not `go run`, which reports a Ctrl-C'd program as a failure).
 run:
 	$(GO) build -o bin/cadred ./cmd/cadred
 	exec bin/cadred -addr 127.0.0.1:$(PORT) -store $(STORE) $(if $(DYNAMODB_ENDPOINT),-dynamodb-endpoint $(DYNAMODB_ENDPOINT))
 
-# Go tests run once, with DynamoDB Local started for the whole run (and stopped afterwards);
-# CADRE_REQUIRE_DYNAMODB makes the DynamoDB tests fail rather than skip if it is not there.
-test: vet
-	CADRE_REQUIRE_DYNAMODB=1 scripts/dynamodb-local.sh run -- $(GO) test -count=1 -timeout 20m ./...
-	$(MAKE) sam-validate sam-build
+# In order: gofmt/vet, sam validate --lint, sam build (the bootstraps e2e/lambdarie runs), the Lambda
+# emulator (installed once), then the Go tests once, with DynamoDB Local started for the whole run and
+# stopped afterwards (the emulators are the tests' own children, stopped by them).
+# CADRE_REQUIRE_DYNAMODB / CADRE_REQUIRE_RIE make those tests fail rather than skip if a part is missing.
+test: vet sam-validate sam-build lambda-rie
+	CADRE_REQUIRE_DYNAMODB=1 CADRE_REQUIRE_RIE=1 scripts/dynamodb-local.sh run -- $(GO) test -count=1 -timeout 20m ./...
 
 unit:
 	$(GO) test -count=1 ./...
@@ -34,8 +36,17 @@ vet:
 sam-validate:
 	scripts/sam.sh validate --lint
 
+# Stripped, -tags lambda.norpc (scripts/sam.sh sets GOFLAGS; template.yaml says why).
 sam-build:
 	scripts/sam.sh build
+
+# aws-lambda-rie into .cache/bin (and qemu-user-static where the arm64 bootstraps need it), if missing.
+lambda-rie:
+	scripts/lambda-rie.sh install
+
+# Sizes of the built bootstraps and of their deployment zips (docs/benchmarks.md).
+lambda-sizes:
+	scripts/lambda-sizes.sh
 
 # Write throughput of the embedded store (docs/benchmarks.md says how to read the numbers).
 bench:

@@ -2,7 +2,8 @@
 # Runs the AWS SAM CLI from a project-local, git-ignored virtualenv (.venv/), installing the pinned
 # version from PyPI on first use (and again only when the pin changes). Runs from the repo root, so
 #   scripts/sam.sh validate --lint     lints template.yaml offline (cfn-lint; no AWS account needed)
-#   scripts/sam.sh build               cross-compiles every function for arm64 (needs Go on PATH)
+#   scripts/sam.sh build               cross-compiles every function for arm64 (needs Go on PATH),
+#                                      stripped and with -tags lambda.norpc (GOFLAGS below)
 # Environment: PYTHON (default python3), SAM_CLI_VERSION (default the pin below).
 set -euo pipefail
 
@@ -40,6 +41,13 @@ fi
 export SAM_CLI_TELEMETRY=0
 export SAM_CLI_DISABLE_UPDATE_CHECK="${SAM_CLI_DISABLE_UPDATE_CHECK:-1}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-cn-north-1}}"
+
+# The Go flags of every function's bootstrap (template.yaml's go1.x builder takes them only from the
+# environment): stripped (-s -w: no symbol table, no DWARF), without aws-lambda-go's RPC mode
+# (lambda.norpc: provided.al2023 speaks only the Runtime API) and without local paths (-trimpath,
+# so the same commit builds the same bytes anywhere). Appended to the caller's GOFLAGS;
+# Go splits GOFLAGS like a shell, hence the quotes around the -ldflags value.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -tags=lambda.norpc '-ldflags=-s -w'"
 
 cd "$root"
 exec "$venv/bin/sam" "$@"
