@@ -201,11 +201,22 @@ var (
 // webhook-signature over "<id>.<timestamp>.<body>", HMAC-SHA256, ±300 s clock tolerance) against
 // every secret of the platform: during a rotation any match is enough. The library compares in
 // constant time.
+//
+// A header that arrives as several values is read as their comma-joined list (RFC 9110 §5.3):
+// the API Gateway adapter of the Lambda functions (aws-lambda-go-api-proxy) splits every header
+// value at its commas, so "v1,<signature>" reaches the handler as "v1" and "<signature>".
 func (c *Config) VerifyWebhook(platformID string, body []byte, headers http.Header) error {
 	hooks, ok := c.platforms[platformID]
 	if !ok {
 		return ErrUnknownPlatform
 	}
+	joined := http.Header{}
+	for _, k := range []string{"webhook-id", "webhook-timestamp", "webhook-signature"} {
+		if vs := headers.Values(k); len(vs) > 0 {
+			joined.Set(k, strings.Join(vs, ","))
+		}
+	}
+	headers = joined
 	var last error
 	for _, wh := range hooks {
 		if err := wh.Verify(body, headers); err == nil {

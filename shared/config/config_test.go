@@ -159,6 +159,16 @@ func TestVerifyWebhook(t *testing.T) {
 			h.Set("webhook-signature", bad.Get("webhook-signature")+" "+h.Get("webhook-signature"))
 			return h
 		}(), body, true},
+		// As the Lambda functions' API Gateway adapter delivers it: every value split at its commas.
+		{"SignatureSplitAtCommas", func() http.Header {
+			h := signedHeaders(t, newSecret, "msg_1", now, body)
+			bad := signedHeaders(t, other, "msg_1", now, body)
+			h.Del("webhook-signature")
+			for _, v := range strings.Split(bad.Get("webhook-signature")+" "+signedHeaders(t, newSecret, "msg_1", now, body).Get("webhook-signature"), ",") {
+				h.Add("webhook-signature", v)
+			}
+			return h
+		}(), body, true},
 		{"SignatureForOtherID", func() http.Header {
 			h := signedHeaders(t, oldSecret, "msg_1", now, body)
 			h.Set("webhook-id", "msg_2")
