@@ -22,6 +22,7 @@ func TestE2EHROffice(t *testing.T) {
 				{"HRTrainingsValidation", testHRTrainingsValidation},
 				{"RecomputeJobStatus", testRecomputeJobStatus},
 				{"CORS", testCORS},
+				{"Chinese", testChinese},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 			}
@@ -196,5 +197,64 @@ func testCORS(t *testing.T, e *env) {
 	r = e.do(t, req{method: "GET", path: "/v1/policies", key: keyCQ, header: map[string]string{"Origin": "https://evil.example.com"}})
 	if got := r.header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("another origin got Access-Control-Allow-Origin %q", got)
+	}
+}
+
+// Issue 9 item 7: Accept-Language zh-CN (or zh) gives Chinese problem titles, details, common
+// field messages and labels beside the codes; an unknown rank lists the accepted Chinese titles;
+// English stays the default.
+func testChinese(t *testing.T, e *env) {
+	zh := map[string]string{"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+	id := e.id("zh")
+	r := e.do(t, req{method: "PUT", path: "/v1/cadres/" + id, key: keyCQ, header: zh,
+		body: map[string]any{"unit": unitCQ, "rank": "科长", "nickname": "x"}})
+	p := wantProblem(t, r, 400, "name", "rank", "nickname")
+	if p["title"] != "请求无效" || p["detail"] != "请求中有无效字段" || r.header.Get("Content-Language") != "zh-CN" {
+		t.Errorf("problem in Chinese: title %v, detail %v, Content-Language %q", p["title"], p["detail"], r.header.Get("Content-Language"))
+	}
+	msgs := map[string]string{}
+	for _, x := range p["errors"].([]any) {
+		f := x.(map[string]any)
+		msgs[f["field"].(string)] = f["message"].(string)
+	}
+	if msgs["name"] != "必填" || msgs["nickname"] != "不是可识别的字段" {
+		t.Errorf("field messages %v", msgs)
+	}
+	for _, title := range []string{"未知职级", "一级主任科员", "四级调研员", "乡科级正职", "办事员"} {
+		if !strings.Contains(msgs["rank"], title) {
+			t.Errorf("rank message %q lacks %s", msgs["rank"], title)
+		}
+	}
+	// Not found, in Chinese; the same in English without the header.
+	p = wantProblem(t, e.do(t, req{method: "GET", path: "/v1/cadres/" + e.id("nobody-zh"), key: keyCQ, header: map[string]string{"Accept-Language": "zh"}}), 404)
+	if p["title"] != "未找到" || !strings.Contains(p["detail"].(string), "未找到干部") {
+		t.Errorf("404 in Chinese: %v", p)
+	}
+	p = wantProblem(t, e.do(t, req{method: "GET", path: "/v1/cadres/" + e.id("nobody-zh"), key: keyCQ}), 404)
+	if p["title"] != "Not found" {
+		t.Errorf("404 by default: %v", p)
+	}
+
+	// Labels beside the codes: a township cadre with nothing recorded is unmet at the year end.
+	e.putCadre(t, keyCQ, id, unitCQ, townshipRk)
+	r = e.do(t, req{method: "GET", path: "/v1/cadres/" + id + "/quota-status?as_of=2025-12-31", key: keyCQ, header: zh})
+	wantStatus(t, r, 200)
+	st := r.json(t)
+	if st["overall"] != "unmet" || st["overall_label"] != "未达标" || st["category_label"] != "乡科级和一级主任科员及相当层次职级以下" {
+		t.Errorf("status labels: overall %v %v, category %v", st["overall"], st["overall_label"], st["category_label"])
+	}
+	for id, want := range map[string]string{"centralized_annual": "每年集中培训", "online_annual": "每年网络自学"} {
+		rq := requirement(t, st, id)
+		if rq["label"] != want || rq["state"] != "unmet" || rq["state_label"] != "未达标" {
+			t.Errorf("%s: label %v, state %v %v", id, rq["label"], rq["state"], rq["state_label"])
+		}
+	}
+	r = e.do(t, req{method: "GET", path: "/v1/cadres/" + id + "/quota-status?as_of=2025-12-31", key: keyCQ})
+	if st := r.json(t); st["overall_label"] != "unmet" || r.header.Get("Content-Language") != "en" {
+		t.Errorf("English by default: overall_label %v, Content-Language %q", st["overall_label"], r.header.Get("Content-Language"))
+	}
+	r = e.do(t, req{method: "GET", path: "/v1/cadres/" + id, key: keyCQ, header: zh})
+	if c := r.json(t); c["category_label"] != "乡科级和一级主任科员及相当层次职级以下" {
+		t.Errorf("profile category_label %v", c["category_label"])
 	}
 }

@@ -59,9 +59,9 @@ func (a *API) putCadre(c *call) (int, any, error) {
 		a.d.Log.Warn("recompute after profile change failed", "request_id", c.log.id, "cadre_id", cadre.ID, "err", err.Error())
 	}
 	if created {
-		return http.StatusCreated, cadre, nil
+		return http.StatusCreated, cadreView(c.lang(), cadre), nil
 	}
-	return http.StatusOK, cadre, nil
+	return http.StatusOK, cadreView(c.lang(), cadre), nil
 }
 
 // mergeFields adds the field errors of more that the wire layer did not already report.
@@ -83,7 +83,7 @@ func (a *API) getCadre(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, cadre, nil
+	return http.StatusOK, cadreView(c.lang(), cadre), nil
 }
 
 func (a *API) listRecords(c *call) (int, any, error) {
@@ -129,7 +129,7 @@ func (a *API) quotaStatus(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, statusView(st), nil
+	return http.StatusOK, statusView(c.lang(), st), nil
 }
 
 func (a *API) appointmentEntries(c *call) (int, any, error) {

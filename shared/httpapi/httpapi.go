@@ -189,6 +189,9 @@ type call struct {
 
 func (c *call) ctx() context.Context { return c.r.Context() }
 
+// lang is the language the caller asked for (Accept-Language; English by default).
+func (c *call) lang() lang { return langOf(c.r) }
+
 // endpoint wraps a route's serve function: configuration, authentication, JSON out.
 func (a *API) endpoint(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -219,6 +222,7 @@ func (a *API) endpoint(rt Route) http.Handler {
 		if status == 0 { // the serve function wrote the response itself
 			return
 		}
+		w.Header().Set("Content-Language", contentLanguage[c.lang()])
 		writeJSON(w, status, body)
 	})
 }
@@ -263,17 +267,6 @@ var statusOf = map[string]int{
 	training.EINTERNAL:    http.StatusInternalServerError,
 }
 
-var titleOf = map[string]string{
-	training.EINVALID:     "Invalid request",
-	training.EUNAUTHED:    "Unauthorized",
-	training.EFORBIDDEN:   "Forbidden",
-	training.ENOTFOUND:    "Not found",
-	training.ECONFLICT:    "Conflict",
-	training.ETOOLARGE:    "Payload too large",
-	training.EUNSUPPORTED: "Unsupported media type",
-	training.EINTERNAL:    "Internal error",
-}
-
 // Problem is an RFC 9457 problem document.
 type Problem struct {
 	Type   string                `json:"type"`
@@ -295,7 +288,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		err = tooLarge(mbe.Limit + 1)
 	}
 	code := training.ErrorCode(err)
-	p := Problem{Type: problemType(code), Title: titleOf[code], Status: statusOf[code], Detail: training.ErrorMessage(err)}
+	p := Problem{Type: problemType(code), Status: statusOf[code], Detail: training.ErrorMessage(err)}
 	var e *training.Error
 	if code == training.EINTERNAL {
 		a.d.Log.Error("internal error", "request_id", rl.id, "route", rl.route, "err", err.Error())
@@ -303,6 +296,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else if errors.As(err, &e) {
 		p.Errors = e.Fields
 	}
+	l := langOf(r)
+	a.localize(l, code, &p)
+	w.Header().Set("Content-Language", contentLanguage[l])
 	if code == training.EUNAUTHED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cadretrain"`)
 	}

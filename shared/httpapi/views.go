@@ -60,10 +60,41 @@ func recordViews(rs []training.Record) []RecordView {
 	return out
 }
 
-// statusView shows computed_at in China Standard Time, as HR officers read it.
-func statusView(s training.Status) training.Status {
+// StatusView is a quota status with labels beside its codes, in the caller's language.
+type StatusView struct {
+	training.Status
+	OverallLabel  string            `json:"overall_label"`
+	CategoryLabel string            `json:"category_label"`
+	Requirements  []RequirementView `json:"requirements"`
+}
+
+// RequirementView is a requirement's status with its name and its state's label.
+type RequirementView struct {
+	training.RequirementStatus
+	Label      string `json:"label"`
+	StateLabel string `json:"state_label"`
+}
+
+// statusView shows computed_at in China Standard Time, as HR officers read it, and labels the
+// codes in l.
+func statusView(l lang, s training.Status) StatusView {
 	s.ComputedAt = s.ComputedAt.In(training.CST)
-	return s
+	v := StatusView{Status: s, OverallLabel: label(l, string(s.Overall)), CategoryLabel: label(l, s.Category),
+		Requirements: make([]RequirementView, len(s.Requirements))}
+	for i, r := range s.Requirements {
+		v.Requirements[i] = RequirementView{RequirementStatus: r, Label: label(l, r.ID), StateLabel: label(l, string(r.State))}
+	}
+	return v
+}
+
+// CadreView is a profile with its category labelled in the caller's language.
+type CadreView struct {
+	training.Cadre
+	CategoryLabel string `json:"category_label"`
+}
+
+func cadreView(l lang, c training.Cadre) CadreView {
+	return CadreView{Cadre: c, CategoryLabel: label(l, c.Category)}
 }
 
 func entryViews(es []training.FormEntry) []training.FormEntry {
