@@ -381,6 +381,7 @@ func TestE2E(t *testing.T) {
 				{"Recompute", testRecompute},
 				{"LeadershipAndUnitBoundary", testLeadershipAndUnitBoundary},
 				{"ExactHours", testExactHours},
+				{"HROffice", testHROffice},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 			}

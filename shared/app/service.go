@@ -347,21 +347,78 @@ type CadreLoader interface {
 }
 
 // evaluateForRecompute evaluates the stored cadre as of asOf and returns the stored snapshot
-// when the store hands it over in the same read (CadreLoader), else nil.
+// when the store hands it over in the same read (CadreLoader), else nil. Every recompute goes
+// through it, so it also brings the cadre's report facts (and with them the unit rollups) up to
+// date from the records it read: those of the evaluation and of the facts (recomputeSpan).
 func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf training.Date) (training.Status, *training.Status, error) {
+	var (
+		c      training.Cadre
+		recs   []training.Record
+		stored *training.Status
+		err    error
+	)
 	if l, ok := s.Store.(CadreLoader); ok {
-		c, recs, stored, err := l.LoadCadre(ctx, cadreID)
-		if err != nil {
-			return training.Status{}, nil, err
-		}
-		st, err := s.rules().Evaluate(c, recs, asOf, s.now().UTC())
-		return st, stored, err
+		c, recs, stored, err = l.LoadCadre(ctx, cadreID)
+	} else {
+		c, recs, err = s.Store.CadreWithRecords(ctx, cadreID, s.recomputeSpan(asOf))
 	}
-	st, err := s.evaluateStored(ctx, cadreID, asOf)
-	return st, nil, err
+	if err != nil {
+		return training.Status{}, nil, err
+	}
+	st, err := s.rules().Evaluate(c, recs, asOf, s.now().UTC())
+	if err != nil {
+		return training.Status{}, nil, err
+	}
+	if err := s.updateFacts(ctx, c, recs); err != nil {
+		return training.Status{}, nil, err
+	}
+	return st, stored, nil
 }
 
-// Recompute evaluates the cadre as of asOf (default today) and stores the snapshot, unless the
+// recomputeSpan is the span of records a recompute reads: what the evaluation as of asOf needs
+// and what the report facts of FactsYears need (their years, and the evaluations as of each
+// year's end and the end of the year before, Rules.EvaluationRange of each).
+func (s *Service) recomputeSpan(asOf training.Date) func(training.Cadre) (from, to training.Date) {
+	return func(c training.Cadre) (from, to training.Date) {
+		years := s.FactsYears()
+		dates := []training.Date{asOf, s.Today()}
+		for _, y := range years {
+			dates = append(dates, yearEnd(y), yearEnd(y-1))
+		}
+		openFrom, openTo := false, false
+		from = training.Date{Year: years[len(years)-1], Month: time.January, Day: 1}
+		to = s.Today()
+		if asOf.After(to) {
+			to = asOf
+		}
+		for _, d := range dates {
+			f, t, err := s.rules().EvaluationRange(c, d)
+			if err != nil {
+				continue // no policy in force on d: that evaluation reads nothing
+			}
+			openFrom = openFrom || f.IsZero()
+			openTo = openTo || t.IsZero()
+			if !f.IsZero() && f.Before(from) {
+				from = f
+			}
+			if !t.IsZero() && t.After(to) {
+				to = t
+			}
+		}
+		if openFrom {
+			from = training.Date{}
+		}
+		if openTo {
+			to = training.Date{}
+		}
+		return from, to
+	}
+}
+
+func yearEnd(y int) training.Date { return training.Date{Year: y, Month: time.December, Day: 31} }
+
+// Recompute evaluates the cadre as of asOf (default today), brings its report facts (CadreFacts,
+// for FactsYears) and with them the unit rollups up to date, and stores the snapshot, unless the
 // stored one says the same (everything but computed_at equal): then nothing is written and the
 // stored one is returned (by the store itself when it did not hand the snapshot over), so a
 // replayed or repeated recompute costs no write.

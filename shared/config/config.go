@@ -42,7 +42,16 @@ type Config struct {
 	platforms map[string][]*standardwebhooks.Webhook
 	keys      map[[32]byte]*APIKey
 	origins   map[string]bool
+	certKey   []byte
 }
+
+// MinCertificateKeyBytes is the shortest certificate_key accepted (HMAC-SHA256 wants a key of at
+// least its output size).
+const MinCertificateKeyBytes = 32
+
+// CertificateKey is the key that MACs 学时证明 (docs/api.md “Certificates”); nil when the document
+// has no certificate_key.
+func (c *Config) CertificateKey() []byte { return c.certKey }
 
 // APIKey is one HR system's or operator's key, known by its hash.
 type APIKey struct {
@@ -77,7 +86,8 @@ type document struct {
 		Units     []string `json:"units"`
 	} `json:"api_keys"`
 	// CORSOrigins are the browser origins (scheme://host[:port]) allowed to call the API.
-	CORSOrigins []string `json:"cors_origins"`
+	CORSOrigins    []string `json:"cors_origins"`
+	CertificateKey string   `json:"certificate_key"`
 }
 
 // Parse reads and checks a configuration document. Plain keys are hashed at once and not kept.
@@ -89,6 +99,12 @@ func Parse(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	c := &Config{platforms: map[string][]*standardwebhooks.Webhook{}, keys: map[[32]byte]*APIKey{}}
+	if doc.CertificateKey != "" {
+		if len(doc.CertificateKey) < MinCertificateKeyBytes {
+			return nil, fmt.Errorf("config: certificate_key must be at least %d bytes", MinCertificateKeyBytes)
+		}
+		c.certKey = []byte(doc.CertificateKey)
+	}
 	for id, p := range doc.Platforms {
 		if id == "" || len(p.Secrets) == 0 {
 			return nil, fmt.Errorf("config: platform %q needs at least one secret", id)

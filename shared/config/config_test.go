@@ -61,6 +61,7 @@ func TestParseRejects(t *testing.T) {
 		"OriginNoScheme":   `{"cors_origins": ["hr.example.gov.cn"]}`,
 		"OriginUpperCase":  `{"cors_origins": ["https://HR.example.gov.cn"]}`,
 		"OriginFTP":        `{"cors_origins": ["ftp://hr.example.gov.cn"]}`,
+		"ShortCertKey":     `{"certificate_key": "0123456789abcdef0123456789abcde"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := config.Parse([]byte(doc)); err == nil {
@@ -194,6 +195,17 @@ func TestVerifyWebhook(t *testing.T) {
 	})
 	if got := strings.Join(c.Platforms(), ","); got != "elearn" {
 		t.Fatalf("Platforms()=%q", got)
+	}
+}
+
+// docs/api.md “Certificates”: the certificate key is at least 32 bytes, and optional.
+func TestCertificateKey(t *testing.T) {
+	key := "0123456789abcdef0123456789abcdef"
+	if got := mustParse(t, `{"certificate_key": "`+key+`"}`).CertificateKey(); string(got) != key {
+		t.Errorf("CertificateKey = %q", got)
+	}
+	if got := mustParse(t, `{}`).CertificateKey(); got != nil {
+		t.Errorf("CertificateKey without one = %q, want nil", got)
 	}
 }
 

@@ -89,12 +89,20 @@ func (a *API) getCadre(c *call) (int, any, error) {
 func (a *API) listRecords(c *call) (int, any, error) {
 	var errs training.Fields
 	year := queryYear(c.r.URL.Query(), &errs)
+	format := exportFormat(c.r, &errs)
 	if err := errs.Err(); err != nil {
 		return 0, nil, err
 	}
 	recs, err := a.d.Service.ListRecords(c.ctx(), c.key, c.r.PathValue("cadre_id"), year)
 	if err != nil {
 		return 0, nil, err
+	}
+	if format != formatJSON {
+		cadre, err := a.d.Service.GetCadre(c.ctx(), c.key, c.r.PathValue("cadre_id"))
+		if err != nil {
+			return 0, nil, err
+		}
+		return a.exportSheet(c, format, recordsSheet(cadre, year, recs))
 	}
 	return http.StatusOK, map[string]any{"records": recordViews(recs)}, nil
 }
@@ -133,22 +141,35 @@ func (a *API) quotaStatus(c *call) (int, any, error) {
 }
 
 func (a *API) appointmentEntries(c *call) (int, any, error) {
-	es, err := a.d.Service.FormEntries(c.ctx(), c.key, c.r.PathValue("cadre_id"), training.FormAppointment, 0)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, map[string]any{"entries": entryViews(es)}, nil
+	return a.formEntries(c, training.FormAppointment)
 }
 
 func (a *API) appraisalEntries(c *call) (int, any, error) {
+	return a.formEntries(c, training.FormAppraisal)
+}
+
+// formEntries lists a form's entries (the appraisal form by ?year=), as JSON or a sheet.
+func (a *API) formEntries(c *call, form training.FormKind) (int, any, error) {
 	var errs training.Fields
-	year := queryYear(c.r.URL.Query(), &errs)
+	year := 0
+	if form == training.FormAppraisal {
+		year = queryYear(c.r.URL.Query(), &errs)
+	}
+	format := exportFormat(c.r, &errs)
 	if err := errs.Err(); err != nil {
 		return 0, nil, err
 	}
-	es, err := a.d.Service.FormEntries(c.ctx(), c.key, c.r.PathValue("cadre_id"), training.FormAppraisal, year)
+	id := c.r.PathValue("cadre_id")
+	es, err := a.d.Service.FormEntries(c.ctx(), c.key, id, form, year)
 	if err != nil {
 		return 0, nil, err
+	}
+	if format != formatJSON {
+		cadre, err := a.d.Service.GetCadre(c.ctx(), c.key, id)
+		if err != nil {
+			return 0, nil, err
+		}
+		return a.exportSheet(c, format, entriesSheet(cadre, form, year, es))
 	}
 	return http.StatusOK, map[string]any{"entries": entryViews(es)}, nil
 }

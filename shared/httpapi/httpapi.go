@@ -198,7 +198,7 @@ func (a *API) endpoint(rt Route) http.Handler {
 		rl := logOf(r)
 		rl.route = rt.Method + " " + rt.Path
 		c := &call{r: r, w: w, log: rl}
-		if rt.Role != "" || rt.Function == FnIngestCompletions {
+		if rt.Role != "" || rt.Function == FnIngestCompletions || strings.HasPrefix(rt.Path, "/v1/certificates/") {
 			cfg, err := a.d.Config.Get(r.Context())
 			if err != nil {
 				a.fail(w, r, fmt.Errorf("read configuration: %w", err))

@@ -123,6 +123,7 @@ type Store interface {
 	RecordStore
 	SnapshotStore
 	FormStore
+	RollupStore
 	ChangeFeed
 	JobStore
 	// Close releases the store; acknowledged writes are already durable.

@@ -1,0 +1,234 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Facts and unit rollups (training.RollupStore). Buckets, created by the first PutFacts:
+//
+//	facts         year NUL cadre id              → unit   (where the cadre's facts of the year are)
+//	facts_units   year NUL unit NUL cadre id     → Facts  (ListFacts: ordered by unit, then id)
+//	facts_makeup  year NUL unit NUL cadre id     → (empty) the 补训 list: facts with a Makeup reason
+//	rollups       year NUL unit                  → Tally  (the sum of the unit's facts)
+//
+// The year is four decimal digits, so a year's keys are one contiguous run. PutFacts changes all
+// four in one transaction.
+var (
+	bktFacts       = []byte("facts")
+	bktFactsUnits  = []byte("facts_units")
+	bktFactsMakeup = []byte("facts_makeup")
+	bktRollups     = []byte("rollups")
+)
+
+func yearKey(y int) string { return fmt.Sprintf("%04d", y) }
+
+// GetFacts returns the cadre's stored facts of each of years that has them.
+func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[int]training.Facts, error) {
+	out := map[int]training.Facts{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		for _, y := range years {
+			f, found, err := storedFacts(tx, cadreID, y)
+			if err != nil {
+				return err
+			}
+			if found {
+				out[y] = f
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("getting facts of cadre %s: %w", cadreID, err)
+	}
+	return out, nil
+}
+
+func storedFacts(tx *bbolt.Tx, cadreID string, year int) (training.Facts, bool, error) {
+	ptr, units := tx.Bucket(bktFacts), tx.Bucket(bktFactsUnits)
+	if ptr == nil || units == nil {
+		return training.Facts{}, false, nil
+	}
+	unit := ptr.Get(key(yearKey(year), cadreID))
+	if unit == nil {
+		return training.Facts{}, false, nil
+	}
+	var f training.Facts
+	found, err := get(units, key(yearKey(year), string(unit), cadreID), &f)
+	if err == nil && !found {
+		err = fmt.Errorf("facts index names missing facts of cadre %s in %d", cadreID, year)
+	}
+	return f, found, err
+}
+
+// PutFacts stores f and moves the cadre's contribution between unit rollups in one transaction.
+// A first read-only look skips the write when nothing would change.
+func (s *Store) PutFacts(ctx context.Context, f training.Facts) error {
+	if err := validID("cadre_id", f.CadreID); err != nil {
+		return err
+	}
+	if strings.Contains(f.Unit, sep) || f.Year < 1 || f.Year > 9999 {
+		return training.Errorf(training.EINVALID, "facts of cadre %s: bad unit or year", f.CadreID)
+	}
+	var skip bool
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		cur, found, err := storedFacts(tx, f.CadreID, f.Year)
+		skip = found && (cur.ComputedAt.After(f.ComputedAt) || cur.Same(f))
+		return err
+	})
+	if err != nil || skip {
+		return err
+	}
+	err = s.update(ctx, func(tx *bbolt.Tx) error {
+		var bkts [4]*bbolt.Bucket
+		for i, name := range [][]byte{bktFacts, bktFactsUnits, bktFactsMakeup, bktRollups} {
+			b, err := tx.CreateBucketIfNotExists(name)
+			if err != nil {
+				return err
+			}
+			bkts[i] = b
+		}
+		ptr, units, makeup, rollups := bkts[0], bkts[1], bkts[2], bkts[3]
+		y := yearKey(f.Year)
+		cur, found, err := storedFacts(tx, f.CadreID, f.Year)
+		if err != nil {
+			return err
+		}
+		if found && (cur.ComputedAt.After(f.ComputedAt) || cur.Same(f)) {
+			return nil
+		}
+		if found {
+			old := key(y, cur.Unit, f.CadreID)
+			if err := units.Delete(old); err != nil {
+				return err
+			}
+			if err := makeup.Delete(old); err != nil {
+				return err
+			}
+			if err := addRollup(rollups, key(y, cur.Unit), training.Tally{}.Minus(cur.Tally())); err != nil {
+				return err
+			}
+		}
+		k := key(y, f.Unit, f.CadreID)
+		if err := put(units, k, f); err != nil {
+			return err
+		}
+		if len(f.Makeup) > 0 {
+			if err := makeup.Put(k, nil); err != nil {
+				return err
+			}
+		}
+		if err := ptr.Put(key(y, f.CadreID), []byte(f.Unit)); err != nil {
+			return err
+		}
+		return addRollup(rollups, key(y, f.Unit), f.Tally())
+	})
+	if err != nil {
+		return fmt.Errorf("putting facts of cadre %s for %d: %w", f.CadreID, f.Year, err)
+	}
+	return nil
+}
+
+func addRollup(b *bbolt.Bucket, k []byte, d training.Tally) error {
+	t := training.Tally{}
+	if _, err := get(b, k, &t); err != nil {
+		return err
+	}
+	if err := t.Add(d); err != nil {
+		return err
+	}
+	if len(t) == 0 {
+		return b.Delete(k)
+	}
+	return put(b, k, t)
+}
+
+// subtreeScan calls fn for each key of bucket b in the year's unit subtree, in key order,
+// starting after `after` (a key) when set, until fn returns false.
+func subtreeScan(b *bbolt.Bucket, year int, unitPrefix string, after []byte, fn func(k []byte, unit, rest string) (bool, error)) error {
+	if b == nil {
+		return nil
+	}
+	prefix := strings.TrimSuffix(unitPrefix, "/")
+	start := key(yearKey(year), prefix)
+	c := b.Cursor()
+	k, _ := c.Seek(start)
+	if after != nil && bytes.Compare(after, start) >= 0 {
+		k, _ = c.Seek(after)
+		if bytes.Equal(k, after) {
+			k, _ = c.Next()
+		}
+	}
+	for ; k != nil && bytes.HasPrefix(k, start); k, _ = c.Next() {
+		_, tail, _ := strings.Cut(string(k), sep)
+		unit, rest, _ := strings.Cut(tail, sep)
+		if !training.InUnit(unit, prefix) {
+			continue
+		}
+		more, err := fn(k, unit, rest)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListFacts lists the year's facts in the subtree (see training.RollupStore).
+func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, after *training.FactsCursor, limit int, makeupOnly bool) ([]training.Facts, bool, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	var afterKey []byte
+	if after != nil {
+		afterKey = key(yearKey(year), after.Unit, after.CadreID)
+	}
+	var out []training.Facts
+	more := false
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		units := tx.Bucket(bktFactsUnits)
+		b := units
+		if makeupOnly {
+			b = tx.Bucket(bktFactsMakeup)
+		}
+		return subtreeScan(b, year, unitPrefix, afterKey, func(k []byte, _, _ string) (bool, error) {
+			if len(out) == limit {
+				more = true
+				return false, nil
+			}
+			var f training.Facts
+			found, err := get(units, k, &f)
+			if err == nil && !found {
+				err = fmt.Errorf("补训 index names missing facts %q", k)
+			}
+			out = append(out, f)
+			return true, err
+		})
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("listing facts of %d in %q: %w", year, unitPrefix, err)
+	}
+	return out, more, nil
+}
+
+// ListRollups returns the year's rollups of the units in the subtree, ordered by unit.
+func (s *Store) ListRollups(ctx context.Context, year int, unitPrefix string) ([]training.UnitRollup, error) {
+	var out []training.UnitRollup
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bktRollups)
+		return subtreeScan(b, year, unitPrefix, nil, func(k []byte, unit, _ string) (bool, error) {
+			t := training.Tally{}
+			_, err := get(b, k, &t)
+			out = append(out, training.UnitRollup{Unit: unit, Year: year, Tally: t})
+			return true, err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing rollups of %d in %q: %w", year, unitPrefix, err)
+	}
+	return out, nil
+}
