@@ -48,10 +48,9 @@ const (
 )
 
 type env struct {
-	url   string
-	kind  string
-	run   string // unique per run: prefixes ids
-	admin string
+	url  string
+	kind string
+	run  string // unique per run: prefixes ids
 }
 
 func randHex(n int) string {

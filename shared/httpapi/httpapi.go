@@ -91,12 +91,10 @@ func WithMeta(ctx context.Context, m Meta) context.Context {
 
 // reqLog collects what the request's log line says.
 type reqLog struct {
-	id       string
-	route    string
-	caller   string // "key:<id>" or "platform:<id>"; never a key or secret
-	authWhy  string // why a 401 was answered (the client is told less)
-	status   int
-	internal bool
+	id      string
+	route   string
+	caller  string // "key:<id>" or "platform:<id>"; never a key or secret
+	authWhy string // why a 401 was answered (the client is told less)
 }
 
 type reqLogKey struct{}

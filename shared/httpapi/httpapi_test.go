@@ -39,7 +39,7 @@ type fixture struct {
 	logs  *bytes.Buffer
 }
 
-func newFixture(t *testing.T, function string) *fixture {
+func newFixture(t testing.TB, function string) *fixture {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "cadre.db"))
 	if err != nil {
