@@ -80,8 +80,20 @@ func (d Date) After(o Date) bool { return d.t().After(o.t()) }
 func (d Date) Compare(o Date) int { return d.t().Compare(o.t()) }
 
 // DaysThrough is the inclusive count of calendar days from d to end (1 when equal, ≤ 0 when end < d).
+// It counts in whole days since the Unix epoch, not through time.Duration, whose ±292 years would
+// overflow for distant dates (docs/rules.md "Plausibility and bounds").
 func (d Date) DaysThrough(end Date) int {
-	return int(end.t().Sub(d.t()).Hours()/24) + 1
+	return int(end.dayNumber()-d.dayNumber()) + 1
+}
+
+// dayNumber is the number of days from 1970-01-01 to d (negative before).
+func (d Date) dayNumber() int64 {
+	secs := d.t().Unix()
+	days := secs / 86400
+	if secs%86400 < 0 {
+		days--
+	}
+	return days
 }
 
 // AddMonthsClamped adds n calendar months, clamping the day of month to the last day of a

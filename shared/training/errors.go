@@ -78,6 +78,16 @@ func (f *Fields) Add(field, format string, args ...any) {
 	*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// Has reports whether field already has an error.
+func (f Fields) Has(field string) bool {
+	for _, e := range f {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
 // Err returns an EINVALID *Error listing the fields, or nil when there are none.
 func (f Fields) Err() error {
 	if len(f) == 0 {

@@ -68,6 +68,9 @@ func categoryOn(p *Policy, c Cadre, d Date) string {
 // which is the window's last day when the window has closed, and by the leadership flag) is reported, in
 // policy order, for the window containing asOf. Records of another cadre (non-empty CadreID ≠ c.ID) are ignored.
 func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt time.Time) (Status, error) {
+	if err := rules.CheckAsOf(asOf).Err(); err != nil {
+		return Status{}, err
+	}
 	p, err := rules.PolicyFor(asOf)
 	if err != nil {
 		return Status{}, err
@@ -99,6 +102,7 @@ func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt ti
 		}
 	}
 	st.Overall = overall(st.Requirements)
+	st.Flags = rules.countFlags(records, p.WindowOf(WindowPlanPeriod, asOf), asOf)
 	return st, nil
 }
 
@@ -127,8 +131,8 @@ func (rules *Rules) EvaluationRange(c Cadre, asOf Date) (from, to Date, err erro
 }
 
 // applies reports whether a requirement binds the cadre. RULES.md §2 “who”: a category filter
-// (none = everyone), a rank filter (the leadership rule binds 省、市、县 leadership teams only) and
-// the leadership-team flag (领导班子成员).
+// (none = everyone) and a rank filter (the leadership rule binds 省、市、县 leadership teams only).
+// The leadership-team filter (领导班子成员) depends on the window: leadershipBinds.
 func applies(p *Policy, a AppliesTo, c Cadre, category string, asOf Date) bool {
 	if len(a.Categories) > 0 && !slices.Contains(a.Categories, category) {
 		return false
@@ -136,30 +140,18 @@ func applies(p *Policy, a AppliesTo, c Cadre, category string, asOf Date) bool {
 	if len(a.Ranks) > 0 && !slices.Contains(a.Ranks, rankCodeOn(p, c, asOf)) {
 		return false
 	}
-	if a.LeadershipMember != nil && *a.LeadershipMember != c.LeadershipMember {
-		return false
-	}
 	return true
 }
 
-// counts reports whether r counts toward req in window w as of asOf. RULES.md §2 “What does not
-// count: voided records; records whose assessment is failed (学时不予认定); online hours toward
-// centralized targets and centralized hours toward the online target.”
-func counts(req Requirement, c Cadre, r Record, w Window, asOf Date) bool {
-	if !r.Counts() || r.Void != nil {
-		return false
+// leadershipBinds applies the leadership-team filter for window w: a member is a cadre in a
+// leadership team on some day of w on or before asOf, so leaving does not erase the requirement
+// from the window (docs/rules.md "Leadership terms").
+func leadershipBinds(a AppliesTo, c Cadre, w Window, asOf Date) bool {
+	if a.LeadershipMember == nil {
+		return true
 	}
-	if r.CadreID != "" && c.ID != "" && r.CadreID != c.ID {
-		return false
-	}
-	if r.Kind != req.Counts.Kind {
-		return false
-	}
-	if req.Counts.InstitutionType != "" && r.InstitutionType != req.Counts.InstitutionType {
-		return false
-	}
-	d := r.AttributionDate()
-	return !d.After(asOf) && w.Contains(d)
+	_, member := leadershipDays(c, w, asOf)
+	return *a.LeadershipMember == member
 }
 
 // evaluation is one cadre evaluated as of a date under one policy and overlay.
@@ -176,7 +168,7 @@ type evaluation struct {
 // (no promotion or joining whose window contains asOf).
 func (ev evaluation) requirement(req Requirement) (RequirementStatus, bool, error) {
 	sc, ok := scopeOf(ev.p, req, ev.c, ev.asOf)
-	if !ok {
+	if !ok || !leadershipBinds(req.AppliesTo, ev.c, sc.window, ev.asOf) {
 		return RequirementStatus{}, false, nil
 	}
 	w := sc.window
@@ -184,7 +176,10 @@ func (ev evaluation) requirement(req Requirement) (RequirementStatus, bool, erro
 	if err != nil {
 		return RequirementStatus{}, false, err
 	}
-	days, hours, credit, err := ev.achieved(req, sc.counted, ev.asOf)
+	if pro == nil {
+		target, pro = leadershipTarget(req, ev.c, w, ev.asOf, target)
+	}
+	days, hours, credit, ex, err := ev.achieved(req, sc.counted, ev.asOf)
 	if err != nil {
 		return RequirementStatus{}, false, err
 	}
@@ -201,7 +196,7 @@ func (ev evaluation) requirement(req Requirement) (RequirementStatus, bool, erro
 		}
 	}
 
-	rs := RequirementStatus{ID: req.ID, Window: w, Deadline: w.End, Trigger: sc.trigger, Prorated: pro, Crediting: credit}
+	rs := RequirementStatus{ID: req.ID, Window: w, Deadline: w.End, Trigger: sc.trigger, Prorated: pro, Crediting: credit, Explain: ex}
 	if sc.counted != w {
 		rs.CountedFrom = sc.counted.Start
 	}
@@ -225,44 +220,43 @@ func (ev evaluation) requirement(req Requirement) (RequirementStatus, bool, erro
 }
 
 // achieved sums the days and credited 学时 of the records that count toward req in window w as of
-// asOf. With an overlay, 学时 are credited by its rules (CreditedHours, then the online daily cap)
-// and the crediting is reported; without one, 学时 are as sent.
-func (ev evaluation) achieved(req Requirement, w Window, asOf Date) (int, Hours, *CreditingApplied, error) {
-	var days int
+// asOf, and explains which records counted (skipReason, creditDays). Centralized days are counted
+// on the union of calendar days (creditDays). With an overlay, 学时 are credited by its rules
+// (CreditedHours, then the online daily cap) and the crediting is reported; without one, 学时 are
+// as sent.
+func (ev evaluation) achieved(req Requirement, w Window, asOf Date) (int, Hours, *CreditingApplied, *Explanation, error) {
+	in, ex := sortOut(req, ev.c, ev.records, w, asOf)
+	days := creditDays(req, in, ev.overlay, ex)
 	var sent, credited Hours
 	perDay := map[Date]Hours{} // online: credited 学时 per day, capped below
 	var err error
-	for _, r := range ev.records {
-		if !counts(req, ev.c, r, w, asOf) {
-			continue
-		}
-		days += r.Days
+	for _, r := range in {
 		if sent, err = addHours(sent, r.Hours); err != nil {
-			return 0, 0, nil, err
+			return 0, 0, nil, nil, err
 		}
 		h := CreditedHours(ev.overlay, r)
 		if r.Kind == KindOnline && ev.overlay != nil && ev.overlay.Crediting.OnlineDailyCapHours != nil {
 			if perDay[r.AttributionDate()], err = addHours(perDay[r.AttributionDate()], h); err != nil {
-				return 0, 0, nil, err
+				return 0, 0, nil, nil, err
 			}
 			continue
 		}
 		if credited, err = addHours(credited, h); err != nil {
-			return 0, 0, nil, err
+			return 0, 0, nil, nil, err
 		}
 	}
 	if len(perDay) > 0 {
 		limit := *ev.overlay.Crediting.OnlineDailyCapHours
 		for _, h := range perDay {
 			if credited, err = addHours(credited, min(h, limit)); err != nil {
-				return 0, 0, nil, err
+				return 0, 0, nil, nil, err
 			}
 		}
 	}
 	if ev.overlay == nil {
-		return days, sent, nil, nil
+		return days, sent, nil, ex, nil
 	}
-	return days, credited, &CreditingApplied{Overlay: ev.overlay.ID, HoursAsSent: sent, HoursCredited: credited}, nil
+	return days, credited, &CreditingApplied{Overlay: ev.overlay.ID, HoursAsSent: sent, HoursCredited: credited}, ex, nil
 }
 
 // addHours adds two amounts of 学时, failing instead of overflowing.

@@ -44,6 +44,7 @@ type Policy struct {
 	Sources       []string      `json:"sources"`
 	Categories    []Category    `json:"categories"`
 	Requirements  []Requirement `json:"requirements"`
+	Plausibility  Plausibility  `json:"plausibility"`
 
 	ranks map[string]rankInfo // code and title → rank
 }
@@ -194,6 +195,9 @@ func ParsePolicy(b []byte) (*Policy, error) {
 	}
 	if p.ID == "" || p.EffectiveFrom.IsZero() || p.PlanPeriod.Start.IsZero() || p.PlanPeriod.Years <= 0 {
 		return nil, fmt.Errorf("id, effective_from and plan_period are required")
+	}
+	if msg := p.Plausibility.check(); msg != "" {
+		return nil, fmt.Errorf("%s", msg)
 	}
 	p.ranks = map[string]rankInfo{}
 	cats := map[string]bool{}

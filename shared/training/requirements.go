@@ -210,7 +210,8 @@ func (ev evaluation) carryOver(req Requirement, w Window) (Hours, error) {
 	}
 	prevReq := pp.Requirements[i]
 	if prevReq.Window != WindowCalendarYear || prevReq.Target.Hours == nil ||
-		!applies(pp, prevReq.AppliesTo, ev.c, categoryOn(pp, ev.c, prevEnd), prevEnd) {
+		!applies(pp, prevReq.AppliesTo, ev.c, categoryOn(pp, ev.c, prevEnd), prevEnd) ||
+		!leadershipBinds(prevReq.AppliesTo, ev.c, pp.WindowOf(WindowCalendarYear, prevEnd), prevEnd) {
 		return 0, nil
 	}
 	prevW := pp.WindowOf(WindowCalendarYear, prevEnd)
@@ -219,7 +220,7 @@ func (ev evaluation) carryOver(req Requirement, w Window) (Hours, error) {
 		return 0, err
 	}
 	prev := evaluation{rules: ev.rules, p: pp, c: ev.c, records: ev.records, asOf: prevEnd, overlay: ov}
-	_, hours, _, err := prev.achieved(prevReq, prevW, prevEnd)
+	_, hours, _, _, err := prev.achieved(prevReq, prevW, prevEnd)
 	if err != nil {
 		return 0, err
 	}

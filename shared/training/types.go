@@ -18,9 +18,14 @@ type Cadre struct {
 	Category         string       `json:"category"`
 	RankHistory      []RankChange `json:"rank_history"`
 	LeadershipMember bool         `json:"leadership_member"`
-	JoinedOn         Date         `json:"joined_on,omitzero"`
-	CreatedAt        time.Time    `json:"created_at"`
-	UpdatedAt        time.Time    `json:"updated_at"`
+	// LeadershipHistory holds the terms in a leadership team (领导班子), oldest first; the last
+	// may be open. LeadershipMember is whether a term is open today (docs/rules.md "Leadership terms").
+	LeadershipHistory []LeadershipTerm `json:"leadership_history,omitempty"`
+	JoinedOn          Date             `json:"joined_on,omitzero"`
+	// Corrections are the HR corrections of the dated histories, oldest first, kept for good.
+	Corrections []ProfileCorrection `json:"corrections,omitempty"`
+	CreatedAt   time.Time           `json:"created_at"`
+	UpdatedAt   time.Time           `json:"updated_at"`
 	// Version is the optimistic-concurrency version: 1 after creation, +1 per update.
 	Version int64 `json:"version"`
 }
@@ -70,28 +75,34 @@ type Voiding struct {
 // platform's webhook, "hr/<key id>" for self-study posted by an HR system) and ExternalID the
 // platform's event_id or the request's Idempotency-Key.
 type Record struct {
-	ID              string       `json:"record_id"`
-	CadreID         string       `json:"cadre_id"`
-	Source          string       `json:"source"`
-	ExternalID      string       `json:"external_id"`
-	SourceSystem    string       `json:"source_system,omitempty"`
-	Kind            Kind         `json:"kind"`
-	FullTime        bool         `json:"full_time"`
-	CourseID        string       `json:"course_id,omitempty"`
-	CourseTitle     string       `json:"course_title,omitempty"`
-	Institution     string       `json:"institution,omitempty"`
-	InstitutionType string       `json:"institution_type,omitempty"`
-	StartDate       Date         `json:"start_date,omitzero"`
-	EndDate         Date         `json:"end_date,omitzero"`
-	Days            int          `json:"days"` // effective days: as sent, or the inclusive span
-	Hours           Hours        `json:"hours"`
-	StudiedOn       Date         `json:"studied_on,omitzero"`
-	CompletedAt     time.Time    `json:"completed_at,omitzero"`
-	Assessment      Assessment   `json:"assessment,omitempty"`
-	Status          RecordStatus `json:"status"`
-	Void            *Voiding     `json:"void,omitempty"`
-	ContentHash     string       `json:"content_hash"`
-	CreatedAt       time.Time    `json:"created_at"`
+	ID              string     `json:"record_id"`
+	CadreID         string     `json:"cadre_id"`
+	Source          string     `json:"source"`
+	ExternalID      string     `json:"external_id"`
+	SourceSystem    string     `json:"source_system,omitempty"`
+	Kind            Kind       `json:"kind"`
+	FullTime        bool       `json:"full_time"`
+	CourseID        string     `json:"course_id,omitempty"`
+	CourseTitle     string     `json:"course_title,omitempty"`
+	Institution     string     `json:"institution,omitempty"`
+	InstitutionType string     `json:"institution_type,omitempty"`
+	StartDate       Date       `json:"start_date,omitzero"`
+	EndDate         Date       `json:"end_date,omitzero"`
+	Days            int        `json:"days"` // effective days: as sent, or the inclusive span
+	Hours           Hours      `json:"hours"`
+	StudiedOn       Date       `json:"studied_on,omitzero"`
+	CompletedAt     time.Time  `json:"completed_at,omitzero"`
+	Assessment      Assessment `json:"assessment,omitempty"`
+	// Supersedes is the event id (same source) of the record this one replaces; that record is
+	// voided when this one is stored (docs/rules.md "One training, one count").
+	Supersedes  string       `json:"supersedes,omitempty"`
+	Status      RecordStatus `json:"status"`
+	Void        *Voiding     `json:"void,omitempty"`
+	ContentHash string       `json:"content_hash"`
+	CreatedAt   time.Time    `json:"created_at"`
+	// Flags are derived when the archive is read (RecordFlags), from the cadre's other records;
+	// they are never stored and not part of the content.
+	Flags []Flag `json:"flags,omitempty"`
 }
 
 // AttributionDate is the date that places a record in a window. RULES.md §2: “end_date for
@@ -127,7 +138,7 @@ func RecordID(source, externalID string) string {
 func (r *Record) Seal() {
 	r.ID = RecordID(r.Source, r.ExternalID)
 	c := *r
-	c.ID, c.Status, c.Void, c.ContentHash, c.CreatedAt = "", "", nil, "", time.Time{}
+	c.ID, c.Status, c.Void, c.ContentHash, c.CreatedAt, c.Flags = "", "", nil, "", time.Time{}, nil
 	c.CompletedAt = c.CompletedAt.UTC() // the same instant in another offset is the same content
 	b, _ := json.Marshal(c)             // struct of plain fields: cannot fail
 	sum := sha256.Sum256(b)
@@ -200,6 +211,9 @@ type RequirementStatus struct {
 	Prorated *Proration `json:"prorated,omitempty"`
 	// Crediting shows what the unit's crediting overlay did to the 学时.
 	Crediting *CreditingApplied `json:"crediting,omitempty"`
+	// Explain lists the records that counted and those that did not, with the reason; filled by
+	// Evaluate, shown only on request (quota-status?explain=true), never stored.
+	Explain *Explanation `json:"explain,omitempty"`
 }
 
 // Trigger is the event that opened a requirement's window.
@@ -212,10 +226,14 @@ type Trigger struct {
 
 // Proration is how a window's target was pro-rated (docs/rules.md “Mid-year joiners and transfers”).
 type Proration struct {
-	Reason     string   `json:"reason"` // "joined" or "category_changed"
-	From       Date     `json:"from"`
-	Months     int      `json:"months"`    // whole calendar months from From to the window end
-	OfMonths   int      `json:"of_months"` // whole calendar months of the window
+	Reason   string `json:"reason"` // "joined", "category_changed" or "in_office"
+	From     Date   `json:"from"`
+	Months   int    `json:"months"`    // whole calendar months from From to the window end (in_office: in office)
+	OfMonths int    `json:"of_months"` // whole calendar months of the window
+	// Days and OfDays: in_office only, the days of the window in a leadership team and the days
+	// of the window; the target is pro-rated on these (docs/rules.md "Leadership terms").
+	Days       int      `json:"days,omitempty"`
+	OfDays     int      `json:"of_days,omitempty"`
 	FullTarget Measures `json:"full_target"`
 }
 
@@ -237,7 +255,22 @@ type Status struct {
 	Overall                    State               `json:"overall"`
 	AppraisalExcellentEligible bool                `json:"appraisal_excellent_eligible"`
 	Requirements               []RequirementStatus `json:"requirements"`
-	ComputedAt                 time.Time           `json:"computed_at"`
+	// Flags counts the cadre's flagged records (not voided, attributed in the plan period of
+	// AsOf on or before it) per flag (docs/rules.md "Anomalies: flags").
+	Flags      map[Flag]int `json:"flags,omitempty"`
+	ComputedAt time.Time    `json:"computed_at"`
+}
+
+// WithoutExplain returns s without the per-requirement explanations (what is stored and shown
+// unless explain=true was asked).
+func (s Status) WithoutExplain() Status {
+	rs := make([]RequirementStatus, len(s.Requirements))
+	for i, r := range s.Requirements {
+		r.Explain = nil
+		rs[i] = r
+	}
+	s.Requirements = rs
+	return s
 }
 
 // FormKind names a cadre form that training is entered into (RULES.md §4).

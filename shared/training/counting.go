@@ -1,0 +1,142 @@
+package training
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Why a record did not count toward a requirement (RequirementStatus.Explain).
+const (
+	ReasonVoided           = "voided"            // voided by HR or superseded by a later event
+	ReasonAssessmentFailed = "assessment_failed" // 学时不予认定
+	ReasonOtherCadre       = "other_cadre"
+	ReasonOtherKind        = "other_kind"     // online toward a centralized target or the reverse
+	ReasonAfterAsOf        = "after_as_of"    // attributed after the evaluation date
+	ReasonOtherWindow      = "other_window"   // attributed in another year or plan period
+	ReasonOverlap          = "overlap"        // every day of it was already counted by an overlapping record
+	ReasonOverDailyCap     = "over_daily_cap" // the day's online 学时 cap was already reached
+	reasonNotPrefix        = "not_"           // + the institution type the requirement counts: not_party_school
+)
+
+// Explanation lists, for one requirement, the records that counted and those that did not
+// (docs/rules.md "A status that explains itself").
+type Explanation struct {
+	Counted    []CountedRecord `json:"counted"`
+	NotCounted []SkippedRecord `json:"not_counted"`
+}
+
+// CountedRecord is a record that counted, with what it contributed.
+type CountedRecord struct {
+	RecordID string `json:"record_id"`
+	Date     Date   `json:"date"`           // the attribution date
+	Days     *int   `json:"days,omitempty"` // centralized: the days credited
+	Hours    Hours  `json:"hours"`          // the 学时 credited (by the unit's overlay, if any, before its daily cap)
+	// OverlapDays are the record's days not credited because an overlapping record already
+	// counted those calendar days.
+	OverlapDays int `json:"overlap_days,omitempty"`
+}
+
+// SkippedRecord is a record that did not count, and why.
+type SkippedRecord struct {
+	RecordID string `json:"record_id"`
+	Date     Date   `json:"date"`
+	Reason   string `json:"reason"`
+}
+
+// skipReason says why r does not count toward req in window w as of asOf, "" when it counts.
+// RULES.md §2 “What does not count: voided records; records whose assessment is failed (学时不予
+// 认定); online hours toward centralized targets and centralized hours toward the online target.”
+func skipReason(req Requirement, c Cadre, r Record, w Window, asOf Date) string {
+	switch {
+	case r.Status == StatusVoided || r.Void != nil:
+		return ReasonVoided
+	case r.Assessment == AssessmentFailed:
+		return ReasonAssessmentFailed
+	case r.CadreID != "" && c.ID != "" && r.CadreID != c.ID:
+		return ReasonOtherCadre
+	case r.Kind != req.Counts.Kind:
+		return ReasonOtherKind
+	case req.Counts.InstitutionType != "" && r.InstitutionType != req.Counts.InstitutionType:
+		return reasonNotPrefix + req.Counts.InstitutionType
+	}
+	d := r.AttributionDate()
+	if d.After(asOf) {
+		return ReasonAfterAsOf
+	}
+	if !w.Contains(d) {
+		return ReasonOtherWindow
+	}
+	return ""
+}
+
+// sortOut splits the records into those that count toward req in window w as of asOf and an
+// explanation listing the others with their reason.
+func sortOut(req Requirement, c Cadre, records []Record, w Window, asOf Date) ([]Record, *Explanation) {
+	ex := &Explanation{Counted: []CountedRecord{}, NotCounted: []SkippedRecord{}}
+	var in []Record
+	for _, r := range records {
+		if why := skipReason(req, c, r, w, asOf); why != "" {
+			ex.NotCounted = append(ex.NotCounted, SkippedRecord{RecordID: r.ID, Date: r.AttributionDate(), Reason: why})
+			continue
+		}
+		in = append(in, r)
+	}
+	return in, ex
+}
+
+// creditDays returns the days the counting records credit and lists them in ex (each with its
+// credited days and 学时, CreditedHours under overlay ov); both lists of ex end up newest first.
+//
+// Centralized days are counted on the union of calendar days (docs/rules.md "One training, one
+// count"): records whose spans overlap form a cluster, and a cluster credits
+// min(Σ days sent, calendar days in the union of its spans); the credit goes to the records in
+// order of start date (then end date, creation, id), each at most its own days, so a record
+// entirely covered by earlier ones credits 0 days (and, toward a target of days only, is listed
+// as not counted: overlap). 学时 add up in full. Online records credit no days.
+func creditDays(req Requirement, in []Record, ov *Overlay, ex *Explanation) int {
+	days := 0
+	if req.Counts.Kind != KindCentralized {
+		for _, r := range in {
+			ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Hours: CreditedHours(ov, r)})
+		}
+	} else {
+		in = slices.Clone(in)
+		slices.SortFunc(in, func(a, b Record) int {
+			return cmp.Or(a.StartDate.Compare(b.StartDate), a.EndDate.Compare(b.EndDate),
+				a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+		})
+		for i := 0; i < len(in); {
+			// One cluster: in[i:j], each starting on or before the latest end so far.
+			j, end, union, sent := i, in[i].EndDate, 0, 0
+			for ; j < len(in) && (j == i || !in[j].StartDate.After(end)); j++ {
+				from := in[j].StartDate
+				if j > i {
+					from = end.AddDays(1)
+				}
+				if !in[j].EndDate.Before(from) {
+					union += from.DaysThrough(in[j].EndDate)
+				}
+				if in[j].EndDate.After(end) {
+					end = in[j].EndDate
+				}
+				sent += in[j].Days
+			}
+			left := min(sent, union)
+			for _, r := range in[i:j] {
+				d := min(r.Days, left)
+				left -= d
+				days += d
+				if d == 0 && req.Target.Hours == nil {
+					ex.NotCounted = append(ex.NotCounted, SkippedRecord{RecordID: r.ID, Date: r.AttributionDate(), Reason: ReasonOverlap})
+					continue
+				}
+				ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Days: ptr(d), Hours: CreditedHours(ov, r), OverlapDays: r.Days - d})
+			}
+			i = j
+		}
+	}
+	byDate := func(a, b Date, x, y string) int { return cmp.Or(b.Compare(a), cmp.Compare(x, y)) }
+	slices.SortFunc(ex.Counted, func(a, b CountedRecord) int { return byDate(a.Date, b.Date, a.RecordID, b.RecordID) })
+	slices.SortFunc(ex.NotCounted, func(a, b SkippedRecord) int { return byDate(a.Date, b.Date, a.RecordID, b.RecordID) })
+	return days
+}
