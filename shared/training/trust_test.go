@@ -213,7 +213,7 @@ func TestEvaluateLeadershipTerms(t *testing.T) {
 		{"LeftInWindowStillOwesClosedWindow", withTerms(term("2020-01-01", "2028-01-01")), "2027-12-31", 60},
 		{"LeftBeforeNextWindow", withTerms(term("2020-01-01", "2028-01-01")), "2028-06-01", 0},
 		{"AppointedAMonthBeforeClose", withTerms(term("2027-12-01", "")), "2027-12-31", 2}, // ⌈60·31/1826⌉
-		{"HalfPeriod", withTerms(term("2025-07-02", "")), "2027-12-31", 30},               // ⌈60·913/1826⌉
+		{"HalfPeriod", withTerms(term("2025-07-02", "")), "2027-12-31", 30},                // ⌈60·913/1826⌉
 		{"NotYetAppointed", withTerms(term("2027-12-01", "")), "2027-11-30", 0},
 		{"TwoTerms", withTerms(term("2023-01-01", "2024-01-01"), term("2026-01-01", "")), "2027-12-31", 36}, // ⌈60·(365+730)/1826⌉
 		{"LegacyFlag", countyLead, "2027-12-31", 60},
