@@ -146,10 +146,27 @@ type cadreItem struct {
 	Category         string           `dynamodbav:"category"`
 	RankHistory      []rankChangeItem `dynamodbav:"rank_history"`
 	LeadershipMember bool             `dynamodbav:"leadership_member"`
+	LeadershipTerms  []termItem       `dynamodbav:"leadership_history,omitempty"`
+	Corrections      []correctionItem `dynamodbav:"corrections,omitempty"`
 	JoinedOn         string           `dynamodbav:"joined_on,omitempty"`
 	CreatedAt        string           `dynamodbav:"created_at,omitempty"`
 	UpdatedAt        string           `dynamodbav:"updated_at,omitempty"`
 	Version          int64            `dynamodbav:"version"`
+}
+
+type termItem struct {
+	AppointedOn string `dynamodbav:"appointed_on"`
+	LeftOn      string `dynamodbav:"left_on,omitempty"`
+}
+
+// correctionItem keeps a correction's before and after as their JSON text.
+type correctionItem struct {
+	Field  string `dynamodbav:"field"`
+	Before string `dynamodbav:"before"`
+	After  string `dynamodbav:"after"`
+	Reason string `dynamodbav:"reason"`
+	By     string `dynamodbav:"by"`
+	At     string `dynamodbav:"at"`
 }
 
 func toCadreItem(c training.Cadre) cadreItem {
@@ -165,6 +182,13 @@ func toCadreItem(c training.Cadre) cadreItem {
 		for i, h := range c.RankHistory {
 			it.RankHistory[i] = rankChangeItem{Rank: h.Rank, EffectiveOn: h.EffectiveOn.String()}
 		}
+	}
+	for _, t := range c.LeadershipHistory {
+		it.LeadershipTerms = append(it.LeadershipTerms, termItem{AppointedOn: t.AppointedOn.String(), LeftOn: t.LeftOn.String()})
+	}
+	for _, k := range c.Corrections {
+		it.Corrections = append(it.Corrections, correctionItem{Field: k.Field, Before: string(k.Before), After: string(k.After),
+			Reason: k.Reason, By: k.By, At: fmtTime(k.At)})
 	}
 	return it
 }
@@ -194,6 +218,24 @@ func (it cadreItem) cadre() (training.Cadre, error) {
 			c.RankHistory[i] = training.RankChange{Rank: h.Rank, EffectiveOn: d}
 		}
 	}
+	for _, t := range it.LeadershipTerms {
+		var term training.LeadershipTerm
+		if term.AppointedOn, err = parseDate("leadership_history.appointed_on", t.AppointedOn); err != nil {
+			return c, err
+		}
+		if term.LeftOn, err = parseDate("leadership_history.left_on", t.LeftOn); err != nil {
+			return c, err
+		}
+		c.LeadershipHistory = append(c.LeadershipHistory, term)
+	}
+	for _, k := range it.Corrections {
+		at, err := parseTime("corrections.at", k.At)
+		if err != nil {
+			return c, err
+		}
+		c.Corrections = append(c.Corrections, training.ProfileCorrection{Field: k.Field, Before: json.RawMessage(k.Before),
+			After: json.RawMessage(k.After), Reason: k.Reason, By: k.By, At: at})
+	}
 	return c, nil
 }
 
@@ -221,6 +263,7 @@ type recordItem struct {
 	StudiedOn       string                `dynamodbav:"studied_on,omitempty"`
 	CompletedAt     string                `dynamodbav:"completed_at,omitempty"`
 	Assessment      string                `dynamodbav:"assessment,omitempty"`
+	Supersedes      string                `dynamodbav:"supersedes,omitempty"`
 	Status          string                `dynamodbav:"status"`
 	Void            *voidItem             `dynamodbav:"void,omitempty"`
 	ContentHash     string                `dynamodbav:"content_hash"`
@@ -235,7 +278,7 @@ func toRecordItem(r training.Record) recordItem {
 		CourseID: r.CourseID, CourseTitle: r.CourseTitle, Institution: r.Institution,
 		InstitutionType: r.InstitutionType, StartDate: r.StartDate.String(), EndDate: r.EndDate.String(),
 		Days: r.Days, Hours: hoursNumber(r.Hours), StudiedOn: r.StudiedOn.String(),
-		CompletedAt: fmtTime(r.CompletedAt), Assessment: string(r.Assessment), Status: string(r.Status),
+		CompletedAt: fmtTime(r.CompletedAt), Assessment: string(r.Assessment), Supersedes: r.Supersedes, Status: string(r.Status),
 		Void: toVoidItem(r.Void), ContentHash: r.ContentHash, CreatedAt: fmtTime(r.CreatedAt),
 	}
 }
@@ -245,7 +288,7 @@ func (it recordItem) record() (training.Record, error) {
 		ID: it.ID, CadreID: it.CadreID, Source: it.Source, ExternalID: it.ExternalID,
 		SourceSystem: it.SourceSystem, Kind: training.Kind(it.Kind), FullTime: it.FullTime,
 		CourseID: it.CourseID, CourseTitle: it.CourseTitle, Institution: it.Institution,
-		InstitutionType: it.InstitutionType, Days: it.Days, Assessment: training.Assessment(it.Assessment),
+		InstitutionType: it.InstitutionType, Days: it.Days, Assessment: training.Assessment(it.Assessment), Supersedes: it.Supersedes,
 		Status: training.RecordStatus(it.Status), ContentHash: it.ContentHash,
 	}
 	var err error

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) training.Store) {
 	t.Run("CadreWithRecords", func(t *testing.T) { testCadreWithRecords(t, newStore) })
 	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, newStore) })
 	t.Run("VoidRecord", func(t *testing.T) { testVoidRecord(t, newStore) })
+	t.Run("SupersedeRecord", func(t *testing.T) { testSupersedeRecord(t, newStore) })
 	t.Run("Snapshots", func(t *testing.T) { testSnapshots(t, newStore) })
 	t.Run("PutSnapshots", func(t *testing.T) { testPutSnapshots(t, newStore) })
 	t.Run("FormEntries", func(t *testing.T) { testFormEntries(t, newStore) })
@@ -71,9 +72,17 @@ func NewCadre(id, unit string) training.Cadre {
 			{Rank: "county_division_chief", EffectiveOn: training.MustDate("2023-01-15")},
 		},
 		LeadershipMember: true,
-		JoinedOn:         training.MustDate("2010-07-01"),
-		CreatedAt:        T0,
-		UpdatedAt:        T0,
+		LeadershipHistory: []training.LeadershipTerm{
+			{AppointedOn: training.MustDate("2015-03-01"), LeftOn: training.MustDate("2018-03-01")},
+			{AppointedOn: training.MustDate("2021-09-01")},
+		},
+		Corrections: []training.ProfileCorrection{{
+			Field: "leadership_history", Before: []byte(`[{"appointed_on":"2021-10-01"}]`),
+			After: []byte(`[{"appointed_on":"2021-09-01"}]`), Reason: "任职文件日期有误", By: "api-key:hr", At: T0,
+		}},
+		JoinedOn:  training.MustDate("2010-07-01"),
+		CreatedAt: T0,
+		UpdatedAt: T0,
 	}
 }
 
@@ -155,6 +164,10 @@ func normVoiding(v *training.Voiding) *training.Voiding {
 
 func normCadre(c training.Cadre) training.Cadre {
 	c.CreatedAt, c.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
+	c.Corrections = slices.Clone(c.Corrections)
+	for i := range c.Corrections {
+		c.Corrections[i].At = utc(c.Corrections[i].At)
+	}
 	return c
 }
 

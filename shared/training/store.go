@@ -60,6 +60,13 @@ type RecordStore interface {
 	// it needs (Rules.EvaluationRange, which depends on the cadre's profile).
 	CadreWithRecords(ctx context.Context, cadreID string, span func(Cadre) (from, to Date)) (Cadre, []Record, error)
 
+	// SupersedeRecord stores r as CreateRecord does and, in the same transaction, voids the record
+	// oldID of the same cadre with v (one already voided keeps its first voiding). If r's key
+	// exists it returns that record with Duplicate or Conflict and changes nothing. An unknown
+	// oldID, or one of another cadre, is ENOTFOUND and changes nothing. The feed gets r's INSERT
+	// and, when the old record changed, its MODIFY (docs/rules.md "One training, one count").
+	SupersedeRecord(ctx context.Context, r Record, oldID string, v Voiding) (Record, CreateOutcome, error)
+
 	// VoidRecord marks the record voided with v and appends a MODIFY change. A record already
 	// voided is returned unchanged with changed=false and no change is appended. ENOTFOUND.
 	VoidRecord(ctx context.Context, id string, v Voiding) (rec Record, changed bool, err error)

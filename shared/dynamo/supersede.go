@@ -1,0 +1,103 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// SupersedeRecord writes r's key item and record item (each on attribute_not_exists(pk)) and,
+// when the old record is still active, its voiding (on status = active) in one
+// TransactWriteItems; see training.RecordStore. A canceled transaction is decided by reading:
+// r's key exists → Duplicate/Conflict; the old record was voided meanwhile → try again without
+// voiding it.
+func (s *Store) SupersedeRecord(ctx context.Context, r training.Record, oldID string, v training.Voiding) (training.Record, training.CreateOutcome, error) {
+	if r.ID == "" || r.ContentHash == "" {
+		r.Seal()
+	}
+	if oldID == r.ID {
+		return training.Record{}, "", training.Errorf(training.EINVALID, "a record cannot supersede itself")
+	}
+	if r.Status == "" {
+		r.Status = training.StatusActive
+	}
+	recItem, err := marshalRecord(r)
+	if err != nil {
+		return training.Record{}, "", err
+	}
+	keyItem, err := attributevalue.MarshalMap(recordKeyItem{
+		PK: recordKeyPK(r.ID), SK: skRecordKey, Type: typeRecordKey, ID: r.ID, CadreID: r.CadreID,
+		Source: r.Source, ExternalID: r.ExternalID, ContentHash: r.ContentHash,
+	})
+	if err != nil {
+		return training.Record{}, "", fmt.Errorf("dynamo: marshal record key %q: %w", r.ID, err)
+	}
+	vi, err := attributevalue.Marshal(toVoidItem(&v))
+	if err != nil {
+		return training.Record{}, "", fmt.Errorf("dynamo: marshal voiding: %w", err)
+	}
+	voidExpr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("status"), expression.Value(string(training.StatusVoided))).
+			Set(expression.Name("void"), expression.Value(vi))).
+		WithCondition(expression.Name("status").Equal(expression.Value(string(training.StatusActive)))).
+		Build()
+	if err != nil {
+		return training.Record{}, "", fmt.Errorf("dynamo: build void update: %w", err)
+	}
+	notExists := aws.String("attribute_not_exists(pk)")
+	for attempt := 0; ; attempt++ {
+		if existing, gerr := s.GetRecord(ctx, r.ID); gerr == nil {
+			if existing.ContentHash == r.ContentHash {
+				return existing, training.Duplicate, nil
+			}
+			return existing, training.Conflict, nil
+		} else if training.ErrorCode(gerr) != training.ENOTFOUND {
+			return training.Record{}, "", gerr
+		}
+		old, err := s.GetRecord(ctx, oldID)
+		if training.ErrorCode(err) == training.ENOTFOUND || err == nil && old.CadreID != r.CadreID {
+			return training.Record{}, "", training.Errorf(training.ENOTFOUND, "record %s of cadre %s not found", oldID, r.CadreID)
+		}
+		if err != nil {
+			return training.Record{}, "", err
+		}
+		items := []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(s.table), Item: keyItem, ConditionExpression: notExists}},
+			{Put: &types.Put{TableName: aws.String(s.table), Item: recItem, ConditionExpression: notExists}},
+		}
+		if old.Status != training.StatusVoided {
+			items = append(items, types.TransactWriteItem{Update: &types.Update{
+				TableName:                 aws.String(s.table),
+				Key:                       key(cadrePK(old.CadreID), recordSK(oldID)),
+				UpdateExpression:          voidExpr.Update(),
+				ConditionExpression:       voidExpr.Condition(),
+				ExpressionAttributeNames:  voidExpr.Names(),
+				ExpressionAttributeValues: voidExpr.Values(),
+			}})
+		}
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return r, training.Created, nil
+		}
+		codes, canceled := txCanceled(err)
+		if !canceled {
+			return training.Record{}, "", fmt.Errorf("dynamo: create record %q superseding %q: %w", r.ID, oldID, err)
+		}
+		if attempt >= 8 {
+			return training.Record{}, "", fmt.Errorf("dynamo: create record %q superseding %q: still canceled (%v) after %d attempts: %w", r.ID, oldID, codes, attempt+1, err)
+		}
+		select {
+		case <-ctx.Done():
+			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: %w", r.ID, ctx.Err())
+		case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
+		}
+	}
+}
