@@ -68,7 +68,10 @@ type ProfileInput struct {
 	Rank             string // code or official Chinese title
 	RankEffectiveOn  training.Date
 	LeadershipMember bool
-	JoinedOn         training.Date
+	// LeadershipEffectiveOn dates a change of LeadershipMember (appointed on, or left on);
+	// default today (docs/rules.md "Leadership terms").
+	LeadershipEffectiveOn training.Date
+	JoinedOn              training.Date
 }
 
 // Scope decides which units a caller may see and change; nil means everything.
@@ -111,8 +114,14 @@ func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in Profi
 		if !exists {
 			next = training.Cadre{ID: id, CreatedAt: now}
 		}
-		next.Name, next.Unit, next.LeadershipMember, next.JoinedOn = in.Name, in.Unit, in.LeadershipMember, in.JoinedOn
+		next.Name, next.Unit, next.JoinedOn = in.Name, in.Unit, in.JoinedOn
 		next.UpdatedAt = now
+		terms, terr := setLeadership(cur, in.LeadershipMember, in.LeadershipEffectiveOn, s.Today(), s.rules().Policies[0].EffectiveFrom)
+		if terr != nil {
+			return training.Cadre{}, false, terr
+		}
+		next.LeadershipHistory = terms
+		next.LeadershipMember = training.LeadershipMemberOn(next, s.Today())
 		hist, herr := appendRank(cur.RankHistory, rank.Code, eff)
 		if herr != nil {
 			return training.Cadre{}, false, herr
@@ -161,6 +170,13 @@ func appendRank(hist []training.RankChange, code string, eff training.Date) ([]t
 	}
 	last := out[len(out)-1]
 	if last.Rank == code {
+		if eff.Before(last.EffectiveOn) {
+			// Re-sending the rank with an earlier date is a correction of the history, which PUT
+			// does not do silently (docs/decisions.md "Profiles").
+			var f training.Fields
+			f.Add("rank_effective_on", "is before the current rank's effective date %s; to correct the history use POST /v1/cadres/{cadre_id}/corrections with a reason", last.EffectiveOn)
+			return nil, f.Err()
+		}
 		return out, nil // unchanged rank: history unchanged
 	}
 	switch eff.Compare(last.EffectiveOn) {
@@ -172,7 +188,7 @@ func appendRank(hist []training.RankChange, code string, eff training.Date) ([]t
 		return out, nil
 	case -1:
 		var f training.Fields
-		f.Add("rank_effective_on", "must not be before the current rank's effective date %s (rank history is append-only)", last.EffectiveOn)
+		f.Add("rank_effective_on", "must not be before the current rank's effective date %s (PUT appends to the rank history; to correct it use POST /v1/cadres/{cadre_id}/corrections with a reason)", last.EffectiveOn)
 		return nil, f.Err()
 	}
 	return append(out, training.RankChange{Rank: code, EffectiveOn: eff}), nil
@@ -222,17 +238,16 @@ func (s *Service) SubmitRecord(ctx context.Context, scope Scope, r training.Reco
 	if err := f.Err(); err != nil {
 		return SubmitResult{}, err
 	}
+	if err := s.rules().CheckPlausible(r, s.Today()).Err(); err != nil {
+		return SubmitResult{}, err
+	}
 	if _, err := s.GetCadre(ctx, scope, r.CadreID); err != nil {
 		return SubmitResult{}, err
 	}
 	r.Status = training.StatusActive
 	r.CreatedAt = s.now().UTC()
 	r.Seal()
-	rec, outcome, err := s.Store.CreateRecord(ctx, r)
-	if err != nil {
-		return SubmitResult{}, err
-	}
-	return SubmitResult{Outcome: outcome, Record: rec}, nil
+	return s.storeRecord(ctx, r)
 }
 
 // ListRecords returns the cadre's archive (all kinds, voided included, newest first), filtered to
@@ -244,6 +259,10 @@ func (s *Service) ListRecords(ctx context.Context, scope Scope, cadreID string, 
 	recs, err := s.Store.ListRecords(ctx, cadreID)
 	if err != nil {
 		return nil, err
+	}
+	flags := s.rules().RecordFlags(recs)
+	for i := range recs {
+		recs[i].Flags = flags[recs[i].ID]
 	}
 	if year == 0 {
 		return recs, nil
@@ -283,7 +302,8 @@ func (s *Service) VoidRecord(ctx context.Context, scope Scope, recordID, reason,
 }
 
 // Evaluate computes the cadre's status as of asOf without storing it, reading only the records
-// the evaluation can count (Rules.EvaluationRange), however long the archive.
+// the evaluation can count (Rules.EvaluationRange), however long the archive,
+// with the explanation of each requirement.
 func (s *Service) Evaluate(ctx context.Context, c training.Cadre, asOf training.Date) (training.Status, error) {
 	_, recs, err := s.Store.CadreWithRecords(ctx, c.ID, s.evaluationSpan(asOf))
 	if err != nil {
@@ -325,7 +345,8 @@ func (s *Service) QuotaStatus(ctx context.Context, scope Scope, cadreID string, 
 		return training.Status{}, err
 	}
 	if !asOf.IsZero() {
-		return s.Evaluate(ctx, c, asOf)
+		st, err := s.Evaluate(ctx, c, asOf)
+		return st.WithoutExplain(), err
 	}
 	snap, err := s.Store.GetSnapshot(ctx, cadreID)
 	if err == nil {
@@ -346,7 +367,8 @@ type CadreLoader interface {
 	LoadCadre(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, error)
 }
 
-// evaluateForRecompute evaluates the stored cadre as of asOf and returns the stored snapshot
+// evaluateForRecompute evaluates the stored cadre as of asOf, without explanations (what a
+// snapshot keeps), and returns the stored snapshot
 // when the store hands it over in the same read (CadreLoader), else nil. Every recompute goes
 // through it, so it also brings the cadre's report facts (and with them the unit rollups) up to
 // date from the records it read: those of the evaluation and of the facts (recomputeSpan).
@@ -372,7 +394,7 @@ func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf
 	if err := s.updateFacts(ctx, c, recs); err != nil {
 		return training.Status{}, nil, err
 	}
-	return st, stored, nil
+	return st.WithoutExplain(), stored, nil
 }
 
 // recomputeSpan is the span of records a recompute reads: what the evaluation as of asOf needs

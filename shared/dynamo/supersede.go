@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,8 +17,11 @@ import (
 
 // SupersedeRecord writes r's key item and record item (each on attribute_not_exists(pk)) and,
 // when the old record is still active, its voiding (on status = active) in one
-// TransactWriteItems; see training.RecordStore. A canceled transaction is decided by reading:
-// r's key exists → Duplicate/Conflict; the old record was voided meanwhile → try again without
+// TransactWriteItems; see training.RecordStore. Unlike CreateRecord's two puts, replacing must be
+// all or nothing: a new record counted beside the old one is the double count it is there to
+// prevent. A canceled transaction is decided by reading: r's key exists → CreateRecord decides
+// (Duplicate, Conflict, or it completes a create that stopped between its two puts, and the old
+// record is then voided on its own); the old record was voided meanwhile → try again without
 // voiding it.
 func (s *Store) SupersedeRecord(ctx context.Context, r training.Record, oldID string, v training.Voiding) (training.Record, training.CreateOutcome, error) {
 	if r.ID == "" || r.ContentHash == "" {
@@ -91,6 +95,15 @@ func (s *Store) SupersedeRecord(ctx context.Context, r training.Record, oldID st
 		if !canceled {
 			return training.Record{}, "", fmt.Errorf("dynamo: create record %q superseding %q: %w", r.ID, oldID, err)
 		}
+		if k, kerr := s.getItem(ctx, fmt.Sprintf("record %q key", r.ID), recordKeyPK(r.ID), skRecordKey); kerr != nil {
+			return training.Record{}, "", kerr
+		} else if k != nil {
+			rec, outcome, err := s.CreateRecord(ctx, r)
+			if err == nil && outcome == training.Created {
+				_, _, err = s.VoidRecord(ctx, oldID, v)
+			}
+			return rec, outcome, err
+		}
 		if attempt >= 8 {
 			return training.Record{}, "", fmt.Errorf("dynamo: create record %q superseding %q: still canceled (%v) after %d attempts: %w", r.ID, oldID, codes, attempt+1, err)
 		}
@@ -100,4 +113,17 @@ func (s *Store) SupersedeRecord(ctx context.Context, r training.Record, oldID st
 		case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
 		}
 	}
+}
+
+// txCanceled reports whether err is a TransactionCanceledException, and its reason codes.
+func txCanceled(err error) ([]string, bool) {
+	var e *types.TransactionCanceledException
+	if !errors.As(err, &e) {
+		return nil, false
+	}
+	codes := make([]string, len(e.CancellationReasons))
+	for i, r := range e.CancellationReasons {
+		codes[i] = aws.ToString(r.Code)
+	}
+	return codes, true
 }

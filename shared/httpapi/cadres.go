@@ -38,8 +38,9 @@ func (a *API) putCadre(c *call) (int, any, error) {
 		Name:            o.str("name", true),
 		Unit:            o.str("unit", true),
 		Rank:            o.str("rank", true),
-		RankEffectiveOn: o.date("rank_effective_on", false),
-		JoinedOn:        o.date("joined_on", false),
+		RankEffectiveOn:       o.date("rank_effective_on", false),
+		LeadershipEffectiveOn: o.date("leadership_effective_on", false),
+		JoinedOn:              o.date("joined_on", false),
 	}
 	in.LeadershipMember, _ = o.boolean("leadership_member")
 	o.done()
@@ -52,16 +53,20 @@ func (a *API) putCadre(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	// Profile items are not record changes, so the change feed does not see them: refresh the
-	// stored status now. A failure is logged, not returned: the profile is stored and the daily
-	// recompute repairs the snapshot.
-	if _, err := a.d.Service.Recompute(c.ctx(), cadre.ID, training.Date{}); err != nil {
-		a.d.Log.Warn("recompute after profile change failed", "request_id", c.log.id, "cadre_id", cadre.ID, "err", err.Error())
-	}
+	a.recomputeAfterProfileChange(c, cadre.ID)
 	if created {
 		return http.StatusCreated, cadreView(c.lang(), cadre), nil
 	}
 	return http.StatusOK, cadreView(c.lang(), cadre), nil
+}
+
+// recomputeAfterProfileChange refreshes the stored status: profile items are not record
+// changes, so the change feed does not see them. A failure is logged, not returned: the profile is
+// stored and the daily recompute repairs the snapshot.
+func (a *API) recomputeAfterProfileChange(c *call, cadreID string) {
+	if _, err := a.d.Service.Recompute(c.ctx(), cadreID, training.Date{}); err != nil {
+		a.d.Log.Warn("recompute after profile change failed", "request_id", c.log.id, "cadre_id", cadreID, "err", err.Error())
+	}
 }
 
 // mergeFields adds the field errors of more that the wire layer did not already report.
@@ -130,10 +135,15 @@ func actor(k *config.APIKey) string { return "api-key:" + k.ID }
 func (a *API) quotaStatus(c *call) (int, any, error) {
 	var errs training.Fields
 	asOf := queryDate(c.r.URL.Query(), "as_of", &errs)
+	explain := queryBool(c.r.URL.Query(), "explain", &errs)
 	if err := errs.Err(); err != nil {
 		return 0, nil, err
 	}
-	st, err := a.d.Service.QuotaStatus(c.ctx(), c.key, c.r.PathValue("cadre_id"), asOf)
+	quotaStatus := a.d.Service.QuotaStatus
+	if explain {
+		quotaStatus = a.d.Service.ExplainStatus
+	}
+	st, err := quotaStatus(c.ctx(), c.key, c.r.PathValue("cadre_id"), asOf)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -222,6 +222,7 @@ func (a *API) ingestOne(c *call, platform string, item json.RawMessage, prefix s
 	r.ExternalID = o.str("event_id", true)
 	r.CadreID = o.str("cadre_id", true)
 	daysGiven := readTraining(o, &r)
+	r.Supersedes = o.str("supersedes", false)
 	o.done()
 	res := CompletionResult{EventID: r.ExternalID}
 	if len(errs) > 0 {

@@ -42,6 +42,7 @@ func Routes() []Route {
 		{"GET", "/v1/cadres/{cadre_id}/quota-status", FnHRAPI, config.RoleHR, (*API).quotaStatus},
 		{"GET", "/v1/cadres/{cadre_id}/appointment-records", FnHRAPI, config.RoleHR, (*API).appointmentEntries},
 		{"GET", "/v1/cadres/{cadre_id}/appraisal-records", FnHRAPI, config.RoleHR, (*API).appraisalEntries},
+		{"POST", "/v1/cadres/{cadre_id}/corrections", FnHRAPI, config.RoleHR, (*API).corrections},
 		{"POST", "/v1/records/{record_id}/void", FnHRAPI, config.RoleHR, (*API).voidRecord},
 		{"GET", "/v1/cadres/{cadre_id}/certificate", FnHRAPI, config.RoleHR, (*API).certificate},
 		{"GET", "/v1/certificates/{code}", FnHRAPI, "", (*API).verifyCertificate},

@@ -26,7 +26,9 @@ type RecordView struct {
 	ExternalID      string            `json:"external_id"`
 	Assessment      string            `json:"assessment,omitempty"`
 	Status          string            `json:"status"`
+	Supersedes      string            `json:"supersedes,omitempty"`
 	Void            *training.Voiding `json:"void,omitempty"`
+	Flags           []training.Flag   `json:"flags"`
 	CreatedAt       time.Time         `json:"created_at"`
 }
 
@@ -37,6 +39,10 @@ func recordView(r training.Record) RecordView {
 		CourseID: r.CourseID, CourseTitle: r.CourseTitle, Institution: r.Institution,
 		InstitutionType: r.InstitutionType, Source: r.SourceSystem, ExternalID: r.ExternalID,
 		Assessment: string(r.Assessment), Status: string(r.Status), Void: r.Void, CreatedAt: r.CreatedAt,
+		Supersedes: r.Supersedes, Flags: r.Flags,
+	}
+	if v.Flags == nil {
+		v.Flags = []training.Flag{}
 	}
 	if v.Source == "" {
 		v.Source = r.Source

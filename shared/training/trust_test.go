@@ -112,7 +112,7 @@ func TestRecordFlags(t *testing.T) {
 	alone := online(t, "alone", "2025-04-02", "40")
 	voided := span(t, "voided", "2025-03-01", "2025-03-10", 10, "80")
 	voided.Status = StatusVoided
-	got := RecordFlags([]Record{ft, over, twin, long, web, w1, w2, alone, voided})
+	got := DefaultRules().RecordFlags([]Record{ft, over, twin, long, web, w1, w2, alone, voided})
 	want := map[string][]Flag{
 		"ft":   {FlagOverlapsRecord, FlagSameCourseTwoSources},
 		"twin": {FlagOverlapsRecord, FlagSameCourseTwoSources},
@@ -160,7 +160,7 @@ func TestCheckPlausible(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := CheckPlausible(tc.r, today)
+			f := DefaultRules().CheckPlausible(tc.r, today)
 			if tc.field == "" && len(f) > 0 || tc.field != "" && (len(f) != 1 || f[0].Field != tc.field) {
 				t.Errorf("CheckPlausible=%v, want an error on %q only", f, tc.field)
 			}
@@ -174,7 +174,7 @@ func TestCheckAsOfAndBigSpans(t *testing.T) {
 		asOf string
 		bad  bool
 	}{{"2022-12-31", true}, {"2023-01-01", false}, {"9997-12-31", false}, {"9998-01-01", true}, {"9999-12-31", true}} {
-		f := CheckAsOf(MustDate(tc.asOf))
+		f := DefaultRules().CheckAsOf(MustDate(tc.asOf))
 		if (len(f) > 0) != tc.bad || len(f) > 0 && f[0].Field != "as_of" {
 			t.Errorf("CheckAsOf(%s)=%v, want bad=%v on as_of", tc.asOf, f, tc.bad)
 		}
