@@ -875,6 +875,7 @@ func testLeadershipAndUnitBoundary(t *testing.T, e *env) {
 	cadre := e.id("leader")
 	r := e.do(t, req{method: "PUT", path: "/v1/cadres/" + cadre, key: keyCQ, body: map[string]any{
 		"name": "王五", "unit": unitCQ, "rank": "county_deputy", "rank_effective_on": "2023-01-01", "leadership_member": true,
+		"leadership_effective_on": "2023-01-01", // the term's start; without it the term starts today
 	}})
 	wantStatus(t, r, 201)
 	results(t, e.send(t, centralized(e.id("lead-1"), cadre, "2024-03-01", "2024-04-30", 61, 320, true)))
