@@ -35,9 +35,9 @@ func (a *API) putCadre(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	in := app.ProfileInput{
-		Name:            o.str("name", true),
-		Unit:            o.str("unit", true),
-		Rank:            o.str("rank", true),
+		Name:                  o.str("name", true),
+		Unit:                  o.str("unit", true),
+		Rank:                  o.str("rank", true),
 		RankEffectiveOn:       o.date("rank_effective_on", false),
 		LeadershipEffectiveOn: o.date("leadership_effective_on", false),
 		JoinedOn:              o.date("joined_on", false),
