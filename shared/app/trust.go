@@ -190,7 +190,11 @@ func (s *Service) CorrectProfile(ctx context.Context, scope Scope, id string, in
 			}
 		}
 		if in.SetRank {
-			record("rank_history", cur.RankHistory, in.RankHistory)
+			before := cur.RankHistory
+			if before == nil {
+				before = []training.RankChange{}
+			}
+			record("rank_history", before, in.RankHistory)
 			next.RankHistory = slices.Clone(in.RankHistory)
 		}
 		if in.SetLeadership {
