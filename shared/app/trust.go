@@ -103,7 +103,9 @@ func setLeadership(cur training.Cadre, member bool, eff, today, firstPolicy trai
 }
 
 // ExplainStatus evaluates the cadre's status as of asOf (default today) with, per requirement,
-// the records that counted and those that did not with the reason. Nothing is stored.
+// the records that counted and those that did not with the reason. It reads the whole archive,
+// so records after asOf or outside the windows are listed too (after_as_of, other_window).
+// Nothing is stored.
 func (s *Service) ExplainStatus(ctx context.Context, scope Scope, cadreID string, asOf training.Date) (training.Status, error) {
 	c, err := s.GetCadre(ctx, scope, cadreID)
 	if err != nil {
@@ -112,7 +114,11 @@ func (s *Service) ExplainStatus(ctx context.Context, scope Scope, cadreID string
 	if asOf.IsZero() {
 		asOf = s.Today()
 	}
-	return s.Evaluate(ctx, c, asOf)
+	recs, err := s.Store.ListRecords(ctx, cadreID)
+	if err != nil {
+		return training.Status{}, err
+	}
+	return s.rules().Evaluate(c, recs, asOf, s.now().UTC())
 }
 
 // CorrectionInput is a correction of a cadre's dated histories by HR (POST …/corrections). A nil

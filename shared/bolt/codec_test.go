@@ -42,6 +42,12 @@ func fillAll(t *testing.T, v reflect.Value, n *int) {
 		for i := 0; i < 2; i++ {
 			fillAll(t, v.Index(i), n)
 		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fillAll(t, k, n)
+		fillAll(t, e, n)
+		v.SetMapIndex(k, e)
 	default:
 		t.Fatalf("fillAll: no value for kind %s (%s): extend the test and the codec", v.Kind(), v.Type())
 	}

@@ -77,6 +77,12 @@ func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt ti
 	}
 	cat := categoryOn(p, c, asOf)
 	ev := evaluation{rules: rules, p: p, c: c, records: records, asOf: asOf, overlay: rules.Overlays.For(c.Unit, asOf)}
+	// The status's flags count the records an evaluation reads (EvaluationRange), so a snapshot is
+	// the same whether the caller passes those or the whole archive. Explanations list every
+	// record passed (the service passes the whole archive when asked to explain).
+	if from, to, err := rules.EvaluationRange(c, asOf); err == nil {
+		ev.read = Window{Start: from, End: to}
+	}
 	st := Status{
 		CadreID:                    c.ID,
 		AsOf:                       asOf,
@@ -102,7 +108,7 @@ func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt ti
 		}
 	}
 	st.Overall = overall(st.Requirements)
-	st.Flags = rules.countFlags(records, p.WindowOf(WindowPlanPeriod, asOf), asOf)
+	st.Flags = rules.countFlags(inWindow(records, ev.read), p.WindowOf(WindowPlanPeriod, asOf), asOf)
 	return st, nil
 }
 
@@ -162,6 +168,7 @@ type evaluation struct {
 	records []Record
 	asOf    Date
 	overlay *Overlay
+	read    Window // the records an evaluation reads (EvaluationRange); only these count in Status.Flags
 }
 
 // requirement evaluates one applicable requirement; ok is false when it does not bind as of asOf

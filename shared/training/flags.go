@@ -158,6 +158,17 @@ func (rules *Rules) countFlags(records []Record, w Window, asOf Date) map[Flag]i
 	return out
 }
 
+// inWindow returns the records attributed in w.
+func inWindow(records []Record, w Window) []Record {
+	var out []Record
+	for _, r := range records {
+		if w.Contains(r.AttributionDate()) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // policyOrFirst is the policy in force on d, or the first one before it.
 func (rules *Rules) policyOrFirst(d Date) *Policy {
 	if p, err := rules.PolicyFor(d); err == nil {
