@@ -45,8 +45,9 @@ func TestHandleChangesBatchesSnapshots(t *testing.T) {
 		mustPut(t, s, fmt.Sprintf("c-%d", i), app.ProfileInput{Name: "张三", Unit: "cn/cq", Rank: "principal_staff_1"})
 	}
 	var changes []training.Change
+	// Dated before the service clock (2025-06-30): later dates are implausible (docs/rules.md "Plausibility and bounds").
 	for i := range 20 {
-		r := fullTime(fmt.Sprintf("c-%d", i%5), fmt.Sprintf("e%d", i), "2026-03-01", "2026-03-05", 40)
+		r := fullTime(fmt.Sprintf("c-%d", i%5), fmt.Sprintf("e%d", i), "2025-03-01", "2025-03-05", 40)
 		res, err := s.SubmitRecord(ctx, nil, r, false)
 		if err != nil {
 			t.Fatal(err)
@@ -74,7 +75,7 @@ func TestHandleChangesBatchesSnapshots(t *testing.T) {
 		t.Fatalf("a replayed batch wrote %d statuses", spy.statuses)
 	}
 	// A failing write is the failure of the first change whose status it held.
-	more := fullTime("c-3", "late", "2026-04-01", "2026-04-03", 24)
+	more := fullTime("c-3", "late", "2025-04-01", "2025-04-03", 24)
 	res, err := s.SubmitRecord(ctx, nil, more, false)
 	if err != nil {
 		t.Fatal(err)

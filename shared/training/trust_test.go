@@ -182,7 +182,7 @@ func TestCheckAsOfAndBigSpans(t *testing.T) {
 	if _, err := Evaluate(township, nil, MustDate("9999-12-31"), computedAt); ErrorCode(err) != EINVALID {
 		t.Errorf("Evaluate(9999-12-31) err=%v, want EINVALID", err)
 	}
-	if n := MustDate("0001-01-01").DaysThrough(MustDate("9999-12-31")); n != 3652059 {
+	if n := (Date{Year: 1, Month: time.January, Day: 1}).DaysThrough(MustDate("9999-12-31")); n != 3652059 {
 		t.Errorf("DaysThrough(0001-01-01, 9999-12-31)=%d, want 3652059", n)
 	}
 }
