@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -21,6 +22,9 @@ func fillAll(t *testing.T, v reflect.Value, n *int) {
 		return
 	case training.Date:
 		v.Set(reflect.ValueOf(training.Date{Year: 2024, Month: time.Month(*n%12 + 1), Day: *n%28 + 1}))
+		return
+	case json.RawMessage: // must be JSON (the before and after of a correction)
+		v.Set(reflect.ValueOf(json.RawMessage(fmt.Sprintf(`[{"n":%d}]`, *n))))
 		return
 	}
 	switch v.Kind() {
