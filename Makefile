@@ -11,7 +11,7 @@ CADRE_DATA_DIR ?= $(CURDIR)/.data
 CADRE_CONFIG ?= $(CURDIR)/config/demo.json
 export CADRE_DATA_DIR CADRE_CONFIG
 
-.PHONY: run test unit vet sam-validate sam-build lambda-rie lambda-sizes demo bench cost clean
+.PHONY: run test unit vet fuzz sam-validate sam-build lambda-rie lambda-sizes demo bench cost clean
 
 # Built to bin/ and run directly (not `go run`, which reports a Ctrl-C'd program as a failure).
 run:
@@ -32,6 +32,16 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	@test -x .cache/bin/staticcheck || GOBIN=$(CURDIR)/.cache/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	.cache/bin/staticcheck ./...
+
+STATICCHECK_VERSION ?= v0.8.2
+
+# Fuzz each fuzz target for FUZZTIME (default 30s) in turn; `make test` runs only their seed
+# corpora (and what earlier runs found, in testdata/fuzz/).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; 	  done; 	done
 
 sam-validate:
 	scripts/sam.sh validate --lint

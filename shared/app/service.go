@@ -324,19 +324,6 @@ func (s *Service) evaluationSpan(asOf training.Date) func(training.Cadre) (from,
 	}
 }
 
-// evaluateStored reads the cadre and the records its evaluation needs in one store read and
-// evaluates it as of asOf (default today).
-func (s *Service) evaluateStored(ctx context.Context, cadreID string, asOf training.Date) (training.Status, error) {
-	if asOf.IsZero() {
-		asOf = s.Today()
-	}
-	c, recs, err := s.Store.CadreWithRecords(ctx, cadreID, s.evaluationSpan(asOf))
-	if err != nil {
-		return training.Status{}, err
-	}
-	return s.rules().Evaluate(c, recs, asOf, s.now().UTC())
-}
-
 // QuotaStatus returns the cadre's status: evaluated fresh when asOf is set, else the stored
 // snapshot; a cadre with no snapshot yet gets one computed and stored now.
 func (s *Service) QuotaStatus(ctx context.Context, scope Scope, cadreID string, asOf training.Date) (training.Status, error) {

@@ -65,7 +65,6 @@ func (f Facts) RequirementState(id string) State {
 
 // Same reports whether f and g say the same, computed_at aside.
 func (f Facts) Same(g Facts) bool {
-	f.ComputedAt, g.ComputedAt = time.Time{}, time.Time{}
 	return f.CadreID == g.CadreID && f.Name == g.Name && f.Unit == g.Unit && f.Year == g.Year &&
 		f.AsOf == g.AsOf && f.Rank == g.Rank && f.Category == g.Category && f.Leadership == g.Leadership &&
 		f.Overall == g.Overall && slices.Equal(f.Requirements, g.Requirements) && f.Trained == g.Trained &&
