@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ func TestE2ERules(t *testing.T) {
 				{"MidYearJoiner", testMidYearJoiner},
 				{"CreditingOverlay", testCreditingOverlay},
 				{"DaysWithoutHours", testDaysWithoutHours},
+				{"CourseLength", testCourseLength},
 			} {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 			}
@@ -205,4 +207,37 @@ func testDaysWithoutHours(t *testing.T, e *env) {
 	wantProblem(t, e.send(t, zero), 400, "hours")
 	online := map[string]any{"event_id": e.id("online-nohours"), "cadre_id": cq, "kind": "online", "studied_on": "2025-05-06"}
 	wantProblem(t, e.send(t, online), 400, "hours")
+}
+
+// The shipped Yunnan overlay credits online courses by their reported length: 45 minutes = 1 学时,
+// 20 minutes = 0.5, 10 minutes = 0.25, whatever 学时 the platform sent; the archive keeps the length.
+func testCourseLength(t *testing.T, e *env) {
+	cadre := e.id("yunnan")
+	wantStatus(t, e.do(t, req{method: "PUT", path: "/v1/cadres/" + cadre, key: keyAdmin, body: map[string]any{
+		"name": "冯十", "unit": "cn/yn/kunming", "rank": townshipRk, "rank_effective_on": "2020-01-01",
+	}}), http.StatusCreated)
+	for i, c := range []struct {
+		minutes int
+		hours   float64
+	}{{45, 0.75}, {20, 0.33}, {10, 0.17}} {
+		res := results(t, e.send(t, map[string]any{"event_id": e.id(fmt.Sprintf("yn-%d", i)), "cadre_id": cadre, "kind": "online",
+			"studied_on": "2025-03-02", "hours": c.hours, "duration_minutes": c.minutes}))
+		if res[0]["status"] != "created" {
+			t.Fatalf("online completion with duration_minutes: %v", res)
+		}
+	}
+	st := e.status(t, keyAdmin, cadre, "2025-12-31")
+	on := requirement(t, st, "online_annual")
+	cr, _ := on["crediting"].(map[string]any)
+	if st["overlay"] != "yunnan-online-course-length" || measure(on, "achieved", "hours") != 1.75 || cr["hours_as_sent"] != 1.25 {
+		t.Errorf("status %v / online_annual %v, want 1.75 学时 credited (1 + 0.5 + 0.25) of 1.25 sent", st["overlay"], on)
+	}
+	r := e.do(t, req{method: "GET", path: "/v1/cadres/" + cadre + "/records", key: keyAdmin})
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), `"duration_minutes":45`) {
+		t.Errorf("archive does not keep duration_minutes: %s", r.body)
+	}
+	bad := map[string]any{"event_id": e.id("yn-bad"), "cadre_id": cadre, "kind": "centralized", "start_date": "2025-03-01",
+		"end_date": "2025-03-02", "hours": 8, "duration_minutes": 45}
+	wantProblem(t, e.send(t, bad), 400, "duration_minutes")
 }

@@ -256,6 +256,7 @@ type recordItem struct {
 	CourseTitle     string                `dynamodbav:"course_title,omitempty"`
 	Institution     string                `dynamodbav:"institution,omitempty"`
 	InstitutionType string                `dynamodbav:"institution_type,omitempty"`
+	DurationMinutes int                   `dynamodbav:"duration_minutes,omitempty"`
 	StartDate       string                `dynamodbav:"start_date,omitempty"`
 	EndDate         string                `dynamodbav:"end_date,omitempty"`
 	Days            int                   `dynamodbav:"days"`
@@ -277,7 +278,7 @@ func toRecordItem(r training.Record) recordItem {
 		SourceSystem: r.SourceSystem, Kind: string(r.Kind), FullTime: r.FullTime,
 		CourseID: r.CourseID, CourseTitle: r.CourseTitle, Institution: r.Institution,
 		InstitutionType: r.InstitutionType, StartDate: r.StartDate.String(), EndDate: r.EndDate.String(),
-		Days: r.Days, Hours: hoursNumber(r.Hours), StudiedOn: r.StudiedOn.String(),
+		Days: r.Days, Hours: hoursNumber(r.Hours), StudiedOn: r.StudiedOn.String(), DurationMinutes: r.DurationMinutes,
 		CompletedAt: fmtTime(r.CompletedAt), Assessment: string(r.Assessment), Supersedes: r.Supersedes, Status: string(r.Status),
 		Void: toVoidItem(r.Void), ContentHash: r.ContentHash, CreatedAt: fmtTime(r.CreatedAt),
 	}
@@ -288,7 +289,7 @@ func (it recordItem) record() (training.Record, error) {
 		ID: it.ID, CadreID: it.CadreID, Source: it.Source, ExternalID: it.ExternalID,
 		SourceSystem: it.SourceSystem, Kind: training.Kind(it.Kind), FullTime: it.FullTime,
 		CourseID: it.CourseID, CourseTitle: it.CourseTitle, Institution: it.Institution,
-		InstitutionType: it.InstitutionType, Days: it.Days, Assessment: training.Assessment(it.Assessment), Supersedes: it.Supersedes,
+		InstitutionType: it.InstitutionType, Days: it.Days, DurationMinutes: it.DurationMinutes, Assessment: training.Assessment(it.Assessment), Supersedes: it.Supersedes,
 		Status: training.RecordStatus(it.Status), ContentHash: it.ContentHash,
 	}
 	var err error

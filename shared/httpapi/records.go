@@ -271,6 +271,11 @@ func readTraining(o *object, r *training.Record) (daysGiven bool) {
 	r.Assessment = training.Assessment(o.str("assessment", false))
 	r.CompletedAt = o.timestamp("completed_at")
 	r.StudiedOn = o.date("studied_on", false)
+	if d, given := o.whole("duration_minutes"); given {
+		if r.DurationMinutes = d; d == 0 {
+			o.bad("duration_minutes", "must be 1…1440 minutes")
+		}
+	}
 	return daysGiven
 }
 

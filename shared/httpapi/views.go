@@ -17,6 +17,7 @@ type RecordView struct {
 	StartDate       training.Date     `json:"start_date,omitzero"`
 	EndDate         training.Date     `json:"end_date,omitzero"`
 	StudiedOn       training.Date     `json:"studied_on,omitzero"`
+	DurationMinutes int               `json:"duration_minutes,omitempty"`
 	CompletedAt     *time.Time        `json:"completed_at,omitempty"`
 	CourseID        string            `json:"course_id,omitempty"`
 	CourseTitle     string            `json:"course_title,omitempty"`
@@ -35,7 +36,7 @@ type RecordView struct {
 func recordView(r training.Record) RecordView {
 	v := RecordView{
 		RecordID: r.ID, CadreID: r.CadreID, Kind: r.Kind, Hours: r.Hours,
-		StartDate: r.StartDate, EndDate: r.EndDate, StudiedOn: r.StudiedOn,
+		StartDate: r.StartDate, EndDate: r.EndDate, StudiedOn: r.StudiedOn, DurationMinutes: r.DurationMinutes,
 		CourseID: r.CourseID, CourseTitle: r.CourseTitle, Institution: r.Institution,
 		InstitutionType: r.InstitutionType, Source: r.SourceSystem, ExternalID: r.ExternalID,
 		Assessment: string(r.Assessment), Status: string(r.Status), Void: r.Void, CreatedAt: r.CreatedAt,

@@ -123,6 +123,7 @@ func Online(studiedOn training.Date, completedAt time.Time) func(*training.Recor
 		r.Institution, r.InstitutionType = "", ""
 		r.StudiedOn, r.CompletedAt = studiedOn, completedAt
 		r.Hours = 150
+		r.DurationMinutes = 45 // stored and read back like every other field
 	}
 }
 

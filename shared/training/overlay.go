@@ -47,6 +47,16 @@ type Crediting struct {
 	TrainingCaps []TrainingCap `json:"training_caps,omitempty"`
 	// CarryOver lets 学时 above a calendar-year target count toward the next year's target.
 	CarryOver *CarryOver `json:"carry_over,omitempty"`
+	// OnlineCourseLength credits an online record that reports its course length
+	// (duration_minutes) with the 学时 of the first tier whose MinMinutes it reaches, instead of the
+	// 学时 sent (e.g. “时长30分钟及以上的课程，完成学习获得1个学时”). Tiers are listed longest first.
+	OnlineCourseLength []LengthTier `json:"online_course_length,omitempty"`
+}
+
+// LengthTier is one step of crediting by course length: ≥ MinMinutes → Hours 学时.
+type LengthTier struct {
+	MinMinutes int   `json:"min_minutes"`
+	Hours      Hours `json:"hours"`
 }
 
 // DaysToHours credits a centralized training with days × HoursPerDay 学时: when its source sent
@@ -154,6 +164,18 @@ func ParseOverlay(file string, b []byte, policies []*Policy) (*Overlay, error) {
 			return nil, bad(f+".max_hours", "must be > 0")
 		}
 	}
+	for i, lt := range c.OnlineCourseLength {
+		f := fmt.Sprintf("crediting.online_course_length[%d]", i)
+		if lt.MinMinutes < 1 || lt.MinMinutes > maxDurationMinutes {
+			return nil, bad(f+".min_minutes", "must be 1…%d", maxDurationMinutes)
+		}
+		if i > 0 && lt.MinMinutes >= c.OnlineCourseLength[i-1].MinMinutes {
+			return nil, bad(f+".min_minutes", "tiers must be listed longest first (%d after %d)", lt.MinMinutes, c.OnlineCourseLength[i-1].MinMinutes)
+		}
+		if lt.Hours <= 0 || lt.Hours > HoursOf(24) {
+			return nil, bad(f+".hours", "must be > 0 and ≤ 24")
+		}
+	}
 	if co := c.CarryOver; co != nil {
 		if len(co.Requirements) == 0 {
 			return nil, bad("crediting.carry_over.requirements", "is required")
@@ -212,6 +234,13 @@ func locateBadValue(b []byte) string {
 	}
 	if bad(obj(cr["carry_over"])["max_hours"], &h) {
 		return "crediting.carry_over.max_hours"
+	}
+	var tiers []json.RawMessage
+	_ = json.Unmarshal(cr["online_course_length"], &tiers)
+	for i, t := range tiers {
+		if bad(obj(t)["hours"], &h) {
+			return fmt.Sprintf("crediting.online_course_length[%d].hours", i)
+		}
 	}
 	return ""
 }

@@ -170,12 +170,28 @@ func ceilMultiple(num, den, unit int64) int64 {
 }
 
 // CreditedHours is the 学时 a record is credited under overlay ov before any per-day cap: as sent
-// without an overlay (0 for a centralized training sent without 学时); a centralized training as
+// without an overlay (0 for a centralized training sent without 学时); an online course with a
+// reported length by the overlay's online_course_length tiers; a centralized training as
 // days × days_to_hours.hours_per_day when it was sent without 学时 or the overlay replaces sent 学时,
 // then capped by the training cap of its institution_type.
 func CreditedHours(ov *Overlay, r Record) Hours {
 	h := r.Hours
-	if ov == nil || r.Kind != KindCentralized {
+	if ov == nil {
+		return h
+	}
+	if r.Kind == KindOnline {
+		// Crediting by course length: the first tier (longest first) the reported length reaches;
+		// a course shorter than every tier, or without a length, keeps the 学时 sent.
+		if r.DurationMinutes > 0 {
+			for _, lt := range ov.Crediting.OnlineCourseLength {
+				if r.DurationMinutes >= lt.MinMinutes {
+					return lt.Hours
+				}
+			}
+		}
+		return h
+	}
+	if r.Kind != KindCentralized {
 		return h
 	}
 	if dh := ov.Crediting.DaysToHours; dh != nil && (h == 0 || dh.ReplaceSentHours) {

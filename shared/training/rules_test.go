@@ -215,6 +215,9 @@ func TestParseOverlay(t *testing.T) {
 		{"RateThreeDecimals", strings.Replace(overlayOK, `"hours_per_day": 6`, `"hours_per_day": 6.001`, 1), "crediting.days_to_hours.hours_per_day"},
 		{"CapString", strings.Replace(overlayOK, `"online_daily_cap_hours": 4`, `"online_daily_cap_hours": "4"`, 1), "crediting.online_daily_cap_hours"},
 		{"NestedUnknownField", strings.Replace(overlayOK, `"replace_sent_hours": true`, `"replace_sent_hours": true, "per": 1`, 1), "crediting.days_to_hours.per"},
+		{"TierOrder", strings.Replace(overlayOK, `"crediting": {`, `"crediting": {"online_course_length": [{"min_minutes": 15, "hours": 0.5}, {"min_minutes": 30, "hours": 1}], `, 1), "crediting.online_course_length[1].min_minutes"},
+		{"TierZeroMinutes", strings.Replace(overlayOK, `"crediting": {`, `"crediting": {"online_course_length": [{"min_minutes": 0, "hours": 1}], `, 1), "crediting.online_course_length[0].min_minutes"},
+		{"TierHoursThreeDecimals", strings.Replace(overlayOK, `"crediting": {`, `"crediting": {"online_course_length": [{"min_minutes": 30, "hours": 0.125}], `, 1), "crediting.online_course_length[0].hours"},
 		{"FileSetInFile", strings.Replace(overlayOK, `"id": "t"`, `"id": "t", "file": "x"`, 1), "file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -353,6 +356,46 @@ func TestEvaluateDaysToHoursWhenMissing(t *testing.T) {
 	}
 	if got, want := measures(findReq(t, st, "centralized_annual").Achieved), "8d/58h"; got != want {
 		t.Fatalf("achieved=%s, want %s (40 as sent + 3 × 6)", got, want)
+	}
+}
+
+// Crediting by course length (云南省干部在线学习学院 “学习学时制介绍”: ≥ 30 min = 1 学时, 15–30 min = 0.5,
+// ≤ 15 min = 0.25), through the shipped overlay cn-yn.json.
+func TestEvaluateCourseLength(t *testing.T) {
+	c := township
+	c.Unit = "cn/yn/kunming"
+	withLength := func(id, hours string, minutes int) Record {
+		r := online(t, id, "2025-03-02", hours)
+		r.DurationMinutes = minutes
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		rec  Record
+		want string
+	}{
+		{"ThirtyMinutesOneHour", withLength("a", "0.5", 30), "-/1h"},
+		{"FortyFiveMinutes", withLength("a", "0.75", 45), "-/1h"},
+		{"TwoHoursStillOne", withLength("a", "2", 120), "-/1h"},
+		{"SixteenMinutesHalf", withLength("a", "0.3", 16), "-/0.5h"},
+		{"TwentyNineMinutesHalf", withLength("a", "0.5", 29), "-/0.5h"},
+		{"FifteenMinutesQuarter", withLength("a", "0.25", 15), "-/0.25h"},
+		{"OneMinuteQuarter", withLength("a", "0.01", 1), "-/0.25h"},
+		{"NoLengthAsSent", online(t, "a", "2025-03-02", "1.5"), "-/1.5h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := mustEvaluate(t, c, []Record{tc.rec}, "2025-12-31")
+			if got, want := st.Overlay, "yunnan-online-course-length"; got != want {
+				t.Fatalf("overlay=%q, want %q", got, want)
+			}
+			if got := measures(findReq(t, st, "online_annual").Achieved); got != tc.want {
+				t.Fatalf("achieved=%s, want %s", got, tc.want)
+			}
+		})
+	}
+	// Outside Yunnan the 学时 sent count.
+	if got := measures(findReq(t, mustEvaluate(t, township, []Record{withLength("a", "0.75", 45)}, "2025-12-31"), "online_annual").Achieved); got != "-/0.75h" {
+		t.Fatalf("without overlay achieved=%s, want -/0.75h", got)
 	}
 }
 

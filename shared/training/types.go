@@ -75,22 +75,25 @@ type Voiding struct {
 // platform's webhook, "hr/<key id>" for self-study posted by an HR system) and ExternalID the
 // platform's event_id or the request's Idempotency-Key.
 type Record struct {
-	ID              string     `json:"record_id"`
-	CadreID         string     `json:"cadre_id"`
-	Source          string     `json:"source"`
-	ExternalID      string     `json:"external_id"`
-	SourceSystem    string     `json:"source_system,omitempty"`
-	Kind            Kind       `json:"kind"`
-	FullTime        bool       `json:"full_time"`
-	CourseID        string     `json:"course_id,omitempty"`
-	CourseTitle     string     `json:"course_title,omitempty"`
-	Institution     string     `json:"institution,omitempty"`
-	InstitutionType string     `json:"institution_type,omitempty"`
-	StartDate       Date       `json:"start_date,omitzero"`
-	EndDate         Date       `json:"end_date,omitzero"`
-	Days            int        `json:"days"` // effective days: as sent, or the inclusive span
-	Hours           Hours      `json:"hours"`
-	StudiedOn       Date       `json:"studied_on,omitzero"`
+	ID              string `json:"record_id"`
+	CadreID         string `json:"cadre_id"`
+	Source          string `json:"source"`
+	ExternalID      string `json:"external_id"`
+	SourceSystem    string `json:"source_system,omitempty"`
+	Kind            Kind   `json:"kind"`
+	FullTime        bool   `json:"full_time"`
+	CourseID        string `json:"course_id,omitempty"`
+	CourseTitle     string `json:"course_title,omitempty"`
+	Institution     string `json:"institution,omitempty"`
+	InstitutionType string `json:"institution_type,omitempty"`
+	StartDate       Date   `json:"start_date,omitzero"`
+	EndDate         Date   `json:"end_date,omitzero"`
+	Days            int    `json:"days"` // effective days: as sent, or the inclusive span
+	Hours           Hours  `json:"hours"`
+	StudiedOn       Date   `json:"studied_on,omitzero"`
+	// DurationMinutes is an online course's length as its platform reports it (optional); a
+	// crediting overlay may credit 学时 by it (docs/rules.md “Local crediting overlays”).
+	DurationMinutes int        `json:"duration_minutes,omitempty"`
 	CompletedAt     time.Time  `json:"completed_at,omitzero"`
 	Assessment      Assessment `json:"assessment,omitempty"`
 	// Supersedes is the event id (same source) of the record this one replaces; that record is

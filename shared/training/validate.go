@@ -160,6 +160,9 @@ func CheckRecord(r *Record, daysGiven bool) Fields {
 }
 
 func checkCentralized(f *Fields, r *Record, daysGiven bool) {
+	if r.DurationMinutes != 0 {
+		f.Add("duration_minutes", "is only for online study; centralized training counts days")
+	}
 	if !r.StudiedOn.IsZero() {
 		f.Add("studied_on", "is only for online records; a centralized record is placed by end_date")
 	}
@@ -208,7 +211,13 @@ func checkOnline(f *Fields, r *Record, daysGiven bool) {
 	if daysGiven || r.Days != 0 {
 		f.Add("days", "is only for centralized training; online study counts 学时")
 	}
+	if r.DurationMinutes < 0 || r.DurationMinutes > maxDurationMinutes {
+		f.Add("duration_minutes", "must be 1…%d minutes", maxDurationMinutes)
+	}
 }
+
+// maxDurationMinutes bounds an online course's reported length: one day.
+const maxDurationMinutes = 24 * 60
 
 func isToken(s string) bool {
 	if len(s) > maxInstitutionTypeLen {

@@ -43,6 +43,11 @@ func TestCheckRecord(t *testing.T) {
 		// RULES.md §2 "… negative, zero … 学时 is a 400 error".
 		{"ErrHoursZero", online, func(r *Record) { r.Hours = 0 }, false, []string{"hours"}, 0},
 		{"ErrHoursNegative", online, func(r *Record) { r.Hours = -100 }, false, []string{"hours"}, 0},
+		// docs/rules.md “Local crediting overlays”: an online course may report its length.
+		{"OKOnlineDuration", online, func(r *Record) { r.DurationMinutes = 45 }, false, nil, 0},
+		{"ErrDurationOverADay", online, func(r *Record) { r.DurationMinutes = 1441 }, false, []string{"duration_minutes"}, 0},
+		{"ErrDurationNegative", online, func(r *Record) { r.DurationMinutes = -1 }, false, []string{"duration_minutes"}, 0},
+		{"ErrDurationCentralized", central, func(r *Record) { r.DurationMinutes = 45 }, true, []string{"duration_minutes"}, 0},
 		{"ErrHoursNegativeCentralized", central, func(r *Record) { r.Hours = -100 }, true, []string{"hours"}, 0},
 		// docs/rules.md “Local crediting overlays”: a centralized record may come without 学时 (0).
 		{"OKCentralizedWithoutHours", central, func(r *Record) { r.Hours = 0 }, true, nil, 61},
