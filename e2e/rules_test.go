@@ -149,6 +149,14 @@ func testMidYearJoiner(t *testing.T, e *env) {
 	if on := requirement(t, st, "online_annual"); measure(on, "target", "hours") != float64(9) || on["state"] != "unmet" {
 		t.Errorf("online_annual %v, want unmet against 9 学时 (50 × 2/12 rounded up)", on)
 	}
+	// explain=true shows the pro-rated figure next to the records that counted toward it.
+	r = e.do(t, req{method: "GET", path: "/v1/cadres/" + cadre + "/quota-status?as_of=2025-12-31&explain=true", key: keyCQ})
+	wantStatus(t, r, http.StatusOK)
+	ex := requirement(t, r.json(t), "centralized_annual")
+	counted, _ := ex["explain"].(map[string]any)["counted"].([]any)
+	if pr, _ := ex["prorated"].(map[string]any); pr["months"] != float64(2) || measure(ex, "target", "days") != float64(2) || len(counted) != 1 {
+		t.Errorf("explained centralized_annual %v, want the pro-rated 2-day target and the one counted record", ex)
+	}
 	it := requirement(t, st, "initial_training")
 	if it["state"] != "on_track" || window(it) != "2025-11-01…2026-11-01" || measure(it, "target", "days") != float64(12) || measure(it, "achieved", "days") != float64(2) {
 		t.Errorf("initial_training %v, want on_track, 2 of 12 days in 2025-11-01…2026-11-01", it)
