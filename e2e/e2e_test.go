@@ -397,8 +397,8 @@ func testHealth(t *testing.T, e *env) {
 	}
 }
 
-// The template's $default route sends what no API.md route matches to hr-api, which answers
-// with a problem (API.md: every 4xx is problem+json), not API Gateway's {"message":"Not Found"}.
+// The template's $default route sends what no docs/api.md route matches to hr-api, which answers
+// with a problem (docs/api.md: every 4xx is problem+json), not API Gateway's {"message":"Not Found"}.
 func testUnmatchedRoute(t *testing.T, e *env) {
 	for _, rq := range []req{{method: "GET", path: "/v1/nothing"}, {method: "DELETE", path: "/v1/cadres/x"}, {method: "GET", path: "/v1/health/"}} {
 		p := wantProblem(t, e.do(t, rq), 404)
@@ -765,7 +765,7 @@ func testFormEntries(t *testing.T, e *env) {
 	})
 }
 
-// cst is China Standard Time, in which "today" and calendar years are counted (RULES.md §2).
+// cst is China Standard Time, in which "today" and calendar years are counted (docs/rules.md §2).
 var cst = time.FixedZone("CST", 8*3600)
 
 func testSnapshotFollows(t *testing.T, e *env) {
@@ -907,7 +907,7 @@ func testLeadershipAndUnitBoundary(t *testing.T, e *env) {
 }
 
 // testExactHours: 500 online completions of 0.1 学时 make exactly 50 学时 and meet the online
-// target (RULES.md §2: exact decimals, 不少于 includes the number), through JSON, the store and
+// target (docs/rules.md §2: exact decimals, 不少于 includes the number), through JSON, the store and
 // the evaluation.
 func testExactHours(t *testing.T, e *env) {
 	cadre := e.id("exact")

@@ -30,7 +30,7 @@ var Units = []Unit{
 	{"cn/sc/chengdu/xinfang", "cd", "成都市信访局", "sc", "中共四川省委党校（四川行政学院）"},
 }
 
-// Rank is a rank of RULES.md §1 by code and official title.
+// Rank is a rank of docs/rules.md §1 by code and official title.
 type Rank struct{ Code, Title string }
 
 // County-and-above and township-and-below ranks the demo draws from (a 信访 office has no
@@ -78,7 +78,7 @@ type SelfStudy struct {
 	Source         string         `json:"source"`
 }
 
-// Completion is one completion of the webhook (API.md “Training records”).
+// Completion is one completion of the webhook (docs/api.md “Training records”).
 type Completion struct {
 	EventID         string         `json:"event_id"`
 	CadreID         string         `json:"cadre_id"`
@@ -207,7 +207,7 @@ func (b *builder) span(start training.Date, days int) (training.Date, training.D
 	return start, end
 }
 
-// pace is the smallest amount not behind a straight-line pace toward target this year (RULES.md §3).
+// pace is the smallest amount not behind a straight-line pace toward target this year (docs/rules.md §3).
 func (b *builder) pace(target int64) int64 {
 	return (target*int64(b.n) + int64(b.days) - 1) / int64(b.days)
 }

@@ -96,7 +96,7 @@ func checkInvariants(t *testing.T, ds *Dataset) {
 			}
 			ri, ok := pol.LookupRank(p.Rank)
 			if !ok {
-				t.Errorf("%s: rank %q is not in RULES.md §1", c.ID, p.Rank)
+				t.Errorf("%s: rank %q is not in docs/rules.md §1", c.ID, p.Rank)
 				continue
 			}
 			cats[ri.Category]++
@@ -158,7 +158,7 @@ func checkInvariants(t *testing.T, ds *Dataset) {
 			t.Errorf("bad kind %+v", c)
 		}
 	}
-	// What the server will check (RULES.md §2), through the domain's own validation.
+	// What the server will check (docs/rules.md §2), through the domain's own validation.
 	for id, recs := range ds.Records() {
 		for _, r := range recs {
 			r := r
@@ -178,7 +178,7 @@ func checkInvariants(t *testing.T, ds *Dataset) {
 }
 
 // The data tells its stories: evaluated with the domain rules as of a day late in 2026, the states
-// are mixed, last year has unmet cadres, and the forms get the entries RULES.md §4 calls for.
+// are mixed, last year has unmet cadres, and the forms get the entries docs/rules.md §4 calls for.
 func TestGenerateStories(t *testing.T) {
 	today := day("2026-11-22")
 	ds := Generate(today)
@@ -237,7 +237,7 @@ func TestGenerateStories(t *testing.T) {
 			t.Errorf("no full-time training of %d whole months: %v", m, months)
 		}
 	}
-	// The boundary cases of RULES.md §4 are in the data.
+	// The boundary cases of docs/rules.md §4 are in the data.
 	var exact, under, clamped bool
 	for _, rs := range recs {
 		for _, r := range rs {

@@ -1,5 +1,5 @@
 // Command demo loads a small, realistic data set into a running server through its public API
-// (API.md) and prints what HR would see: each cadre's quota status, counts per state, a summary per
+// (docs/api.md) and prints what HR would see: each cadre's quota status, counts per state, a summary per
 // unit, and the entries written into the 干部任免审批表 and 年度考核登记表.
 //
 //	make run                 # in one terminal: the local server on 127.0.0.1:3000

@@ -67,7 +67,7 @@ type FormCounts struct {
 }
 
 // ExpectedForms returns the form entries each cadre with a full-time training should have
-// (RULES.md §4: every full-time training → appraisal form of its end year; ≥ 2 calendar months →
+// (docs/rules.md §4: every full-time training → appraisal form of its end year; ≥ 2 calendar months →
 // appointment form; voiding withdraws, nothing is deleted).
 func (ds *Dataset) ExpectedForms() map[string]FormCounts {
 	out := map[string]FormCounts{}

@@ -1,4 +1,4 @@
-// Command loadgen puts a bounded load on a running server (API.md) over HTTP and reports, per
+// Command loadgen puts a bounded load on a running server (docs/api.md) over HTTP and reports, per
 // kind of request and overall, the count, errors, throughput and latency percentiles, then how
 // long after the last write the stored status snapshots caught up.
 //
@@ -141,7 +141,7 @@ func (o *options) check() error {
 	case o.sample < 0:
 		return fmt.Errorf("-sample must be >= 0")
 	case o.batch < 1 || o.batch > 100:
-		return fmt.Errorf("-batch must be 1..100 (API.md: at most 100 completions per request)")
+		return fmt.Errorf("-batch must be 1..100 (docs/api.md: at most 100 completions per request)")
 	}
 	return nil
 }

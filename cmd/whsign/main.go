@@ -1,5 +1,5 @@
 // Command whsign signs a webhook payload per Standard Webhooks (standardwebhooks.com), the way an
-// e-learning platform signs POST /v1/webhooks/completions/{platform_id} (API.md “Authentication”).
+// e-learning platform signs POST /v1/webhooks/completions/{platform_id} (docs/api.md “Authentication”).
 //
 //	go run ./cmd/whsign -file body.json                     # print curl -H lines for the body
 //	go run ./cmd/whsign -file body.json -post http://127.0.0.1:3000/v1/webhooks/completions/elearn-demo

@@ -83,7 +83,7 @@ const maxPutCadreRetries = 5
 
 // PutCadre creates or updates a profile. A changed rank is appended to the rank history from
 // RankEffectiveOn (default today); a rank change dated on the current entry's date replaces it,
-// one dated before it is EINVALID (history is append-only; API.md). A cadre outside scope is
+// one dated before it is EINVALID (history is append-only; docs/api.md). A cadre outside scope is
 // ENOTFOUND; moving a cadre, or creating one, into a unit outside scope is EFORBIDDEN.
 func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in ProfileInput) (training.Cadre, bool, error) {
 	in.Name = strings.TrimSpace(in.Name)

@@ -58,7 +58,7 @@ func fieldNames(err error) []string {
 	return out
 }
 
-// RULES.md §1 “Rank changes are kept as history with an effective date”; API.md PUT /v1/cadres.
+// docs/rules.md §1 “Rank changes are kept as history with an effective date”; docs/api.md PUT /v1/cadres.
 func TestPutCadreRankHistory(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
@@ -177,7 +177,7 @@ func fullTime(cadre, event, start, end string, hours int64) training.Record {
 	}
 }
 
-// RULES.md §4: form entries for full-time training; voiding withdraws them, keeping who/when/why.
+// docs/rules.md §4: form entries for full-time training; voiding withdraws them, keeping who/when/why.
 func TestSubmitSyncAndVoid(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
@@ -256,7 +256,7 @@ func TestSubmitSyncAndVoid(t *testing.T) {
 	}
 }
 
-// API.md: without as_of, the stored snapshot; with as_of, a fresh evaluation.
+// docs/api.md: without as_of, the stored snapshot; with as_of, a fresh evaluation.
 func TestQuotaStatusSnapshot(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
@@ -303,7 +303,7 @@ func TestRecomputeUnit(t *testing.T) {
 }
 
 // A promotion dated in the future is kept in the history but the profile shows the rank in force
-// today until then; evaluations as of a later date use the new rank (RULES.md §1).
+// today until then; evaluations as of a later date use the new rank (docs/rules.md §1).
 func TestPutCadreFutureRank(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)

@@ -1,7 +1,7 @@
 // Package config holds the deployment configuration: the e-learning platforms with their webhook
 // signing secrets, and the API keys of HR systems and operators (stored only as SHA-256 hashes).
 //
-// The document (API.md “Configuration”):
+// The document (docs/api.md “Configuration”):
 //
 //	{"platforms": {"<platform_id>": {"secrets": ["whsec_..."]}},
 //	 "api_keys": [{"key": "...", "role": "hr", "units": ["cn/cq"]}],

@@ -134,7 +134,7 @@ func signedHeaders(tb testing.TB, secret, id string, ts time.Time, body []byte) 
 	return h
 }
 
-// API.md “Authentication”: Standard Webhooks signatures, rotation, ±300 s.
+// docs/api.md “Authentication”: Standard Webhooks signatures, rotation, ±300 s.
 func TestVerifyWebhook(t *testing.T) {
 	c := testConfig(t)
 	body := []byte(`{"event_id":"evt-1"}`)

@@ -198,7 +198,7 @@ func (o *object) timestamp(name string) time.Time {
 	return t
 }
 
-// done rejects every field that was not read (API.md: unknown JSON fields are rejected).
+// done rejects every field that was not read (docs/api.md: unknown JSON fields are rejected).
 func (o *object) done() {
 	var unknown []string
 	for k := range o.raw {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// China Standard Time. RULES.md §2: “Calendar years and plan periods are in China Standard Time.”
+// China Standard Time. docs/rules.md §2: “Calendar years and plan periods are in China Standard Time.”
 // A fixed zone (no tzdata needed in the Lambda image).
 var CST = time.FixedZone("CST", 8*60*60)
 
@@ -98,7 +98,7 @@ func (d Date) dayNumber() int64 {
 
 // AddMonthsClamped adds n calendar months, clamping the day of month to the last day of a
 // shorter month, as Java's LocalDate.plusMonths and PostgreSQL's + interval 'n months' do.
-// RULES.md §4: “note that Go's time.AddDate does not clamp”: 2024-12-31 + 2 months = 2025-02-28.
+// docs/rules.md §4: months are clamped (Go's time.AddDate does not clamp): 2024-12-31 + 2 months = 2025-02-28.
 func (d Date) AddMonthsClamped(n int) Date {
 	first := time.Date(d.Year, d.Month, 1, 0, 0, 0, 0, time.UTC).AddDate(0, n, 0)
 	last := first.AddDate(0, 1, -1).Day()

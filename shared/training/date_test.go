@@ -13,7 +13,7 @@ func TestAddMonthsClamped(t *testing.T) {
 		n     int
 		want  string
 	}{
-		// RULES.md §4 table, column addMonthsClamped(S, 2).
+		// docs/rules.md §4 (clamped month arithmetic): addMonthsClamped(S, 2) for the boundary starts.
 		{"RulesRow1", "2024-03-01", 2, "2024-05-01"},
 		{"RulesRow2", "2024-03-15", 2, "2024-05-15"},
 		{"RulesRow3YearEndClamp", "2024-12-31", 2, "2025-02-28"},
@@ -34,7 +34,7 @@ func TestAddMonthsClamped(t *testing.T) {
 		})
 	}
 	t.Run("NotGoAddDate", func(t *testing.T) {
-		// RULES.md §4 "note that Go's time.AddDate does not clamp": it normalises 2025-02-31 to 2025-03-03.
+		// docs/rules.md §4 asks for clamped months; Go's time.AddDate does not clamp: it normalises 2025-02-31 to 2025-03-03.
 		goDate := DateOf(time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC).AddDate(0, 2, 0))
 		if got := MustDate("2024-12-31").AddMonthsClamped(2); got == goDate {
 			t.Fatalf("AddMonthsClamped agrees with AddDate (%s); it must clamp", got)
@@ -143,7 +143,7 @@ func TestDateJSON(t *testing.T) {
 	})
 }
 
-// RULES.md §2 "the date of completed_at in China Standard Time, UTC+8".
+// docs/rules.md §2 "the date of completed_at in China Standard Time, UTC+8".
 func TestDateInCST(t *testing.T) {
 	for _, tc := range []struct {
 		name string

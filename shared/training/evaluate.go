@@ -9,7 +9,7 @@ import (
 // RankOn returns the rank code in force on d from c.RankHistory (latest entry with EffectiveOn <= d).
 // Before the first entry, the first entry's rank applies (documented choice). "" if no history.
 //
-// RULES.md §1: “Rank changes are kept as history with an effective date.” The history is meant to
+// docs/rules.md §1: “Rank changes are kept as history with an effective date.” The history is meant to
 // be oldest first, but RankOn does not rely on it: it picks the entry with the latest EffectiveOn
 // on or before d (of equal dates, the later entry), and before every entry the earliest one.
 // The value is returned as stored (a code, or a title if a caller stored one).
@@ -53,7 +53,7 @@ func categoryOn(p *Policy, c Cadre, d Date) string {
 	return ri.Category
 }
 
-// Evaluate evaluates the cadre's quota status as of the END of day asOf (RULES.md §3), using the policy
+// Evaluate evaluates the cadre's quota status as of the END of day asOf (docs/rules.md §3), using the policy
 // in force on asOf (PolicyFor), over all given records (it filters: voided, failed, wrong kind, attribution
 // after asOf or outside the window don't count), crediting them by the overlay of the cadre's unit in
 // force on asOf. computedAt goes into Status.ComputedAt.
@@ -136,7 +136,7 @@ func (rules *Rules) EvaluationRange(c Cadre, asOf Date) (from, to Date, err erro
 	return from, asOf, nil
 }
 
-// applies reports whether a requirement binds the cadre. RULES.md §2 “who”: a category filter
+// applies reports whether a requirement binds the cadre. docs/rules.md §2 “who”: a category filter
 // (none = everyone) and a rank filter (the leadership rule binds 省、市、县 leadership teams only).
 // The leadership-team filter (领导班子成员) depends on the window: leadershipBinds.
 func applies(p *Policy, a AppliesTo, c Cadre, category string, asOf Date) bool {
@@ -275,7 +275,7 @@ func addHours(a, b Hours) (Hours, error) {
 	return s, nil
 }
 
-// requirementState applies RULES.md §3. “met — target reached (either measure).” “unmet — window
+// requirementState applies docs/rules.md §3. “met — target reached (either measure).” “unmet — window
 // closed without reaching the target.” “at_risk — window open, at least a quarter of it elapsed,
 // and on every measure of the target the achieved amount is below target × elapsed.” “on_track —
 // window open, not met, not at risk.”
@@ -283,7 +283,7 @@ func addHours(a, b Hours) (Hours, error) {
 // elapsed = num/den with num = days from the window start through asOf inclusive and den = days in
 // the window; every comparison is cross-multiplied in integers (no floating point).
 func requirementState(target Measures, days int, hours Hours, w Window, asOf Date) State {
-	// RULES.md §2 “Either measure satisfies” and “不少于 / 以上 include the number itself”: ≥.
+	// docs/rules.md §2 “Either measure satisfies” and “不少于 / 以上 include the number itself”: ≥.
 	if (target.Days != nil && days >= *target.Days) || (target.Hours != nil && hours >= *target.Hours) {
 		return StateMet
 	}
@@ -315,7 +315,7 @@ func behindPace(target Measures, days int, hours Hours, num, den int64) bool {
 	return true
 }
 
-// overall is RULES.md §3: “unmet if any applicable requirement is unmet, else at_risk if any is at
+// overall is docs/rules.md §3: “unmet if any applicable requirement is unmet, else at_risk if any is at
 // risk, else met if all are met, else on_track.” No applicable requirement at all is met (nothing owed).
 func overall(rs []RequirementStatus) State {
 	has := func(s State) bool {
@@ -333,7 +333,7 @@ func overall(rs []RequirementStatus) State {
 	}
 }
 
-// appraisalExcellentEligible is RULES.md §4 “Appraisal flag”, from seed 000 四: “对干部教育培训考核不合格的，
+// appraisalExcellentEligible is docs/rules.md §4 “Appraisal flag”, from seed 000 四: “对干部教育培训考核不合格的，
 // 年度考核不得确定为优秀等次。” It is false iff a non-voided record of the cadre attributed in asOf's
 // calendar year, on or before asOf, has assessment failed (any kind of training).
 func appraisalExcellentEligible(c Cadre, records []Record, asOf Date) bool {

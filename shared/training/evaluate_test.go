@@ -146,12 +146,12 @@ func TestEvaluateRequirement(t *testing.T) {
 		remaining string
 		state     State
 	}{
-		// RULES.md §2 "Either measure satisfies": days alone, hours alone.
+		// docs/rules.md §2 "Either measure satisfies": days alone, hours alone.
 		{"EitherMeasureDays", township, []Record{central(t, "a", "2025-03-10", 12, "20")}, "2025-06-30",
 			"centralized_annual", "2025-01-01..2025-12-31", "12d/20h", "0d/70h", StateMet},
 		{"EitherMeasureHours", township, []Record{central(t, "a", "2025-03-10", 3, "90")}, "2025-06-30",
 			"centralized_annual", "2025-01-01..2025-12-31", "3d/90h", "9d/0h", StateMet},
-		// RULES.md §2 "不少于 / 以上 include the number itself. 90.00 学时 meets a 90 学时 target."
+		// docs/rules.md §2 "不少于 / 以上 include the number itself. 90.00 学时 meets a 90 学时 target."
 		{"NinetyPointZeroZeroMeetsNinety", township, []Record{central(t, "a", "2025-03-10", 5, "90.00")}, "2025-12-31",
 			"centralized_annual", "2025-01-01..2025-12-31", "5d/90h", "7d/0h", StateMet},
 		{"TwelveDaysMeetsTwelve", township, []Record{central(t, "a", "2025-03-10", 7, "10"), central(t, "b", "2025-11-10", 5, "10")}, "2025-12-31",
@@ -159,31 +159,31 @@ func TestEvaluateRequirement(t *testing.T) {
 		// 0.01 学时 short of the target at year end: unmet, remaining exactly 0.01.
 		{"OneHundredthShortUnmet", township, []Record{central(t, "a", "2025-03-10", 5, "45.5"), central(t, "b", "2025-09-10", 6, "44.49")}, "2025-12-31",
 			"centralized_annual", "2025-01-01..2025-12-31", "11d/89.99h", "1d/0.01h", StateUnmet},
-		// RULES.md §3 "unmet … (e.g. as_of = 2025-12-31 for the 2025 annual quotas)"; one day earlier the window is open.
+		// docs/rules.md §3 "unmet … (e.g. as_of = 2025-12-31 for the 2025 annual quotas)"; one day earlier the window is open.
 		{"ClosedUnmet", township, []Record{central(t, "a", "2025-03-10", 8, "64.5")}, "2025-12-31",
 			"centralized_annual", "2025-01-01..2025-12-31", "8d/64.5h", "4d/25.5h", StateUnmet},
 		{"DayBeforeCloseAtRisk", township, []Record{central(t, "a", "2025-03-10", 8, "64.5")}, "2025-12-30",
 			"centralized_annual", "2025-01-01..2025-12-31", "8d/64.5h", "4d/25.5h", StateAtRisk},
-		// RULES.md §2 "Window attribution … end_date for centralized training": a training over New Year counts in the year it ends.
+		// docs/rules.md §2 "Window attribution … end_date for centralized training": a training over New Year counts in the year it ends.
 		{"SpansTwoYearsCountsInEndYear", township, []Record{central(t, "a", "2025-01-03", 12, "80")}, "2025-01-31",
 			"centralized_annual", "2025-01-01..2025-12-31", "12d/80h", "0d/10h", StateMet},
 		{"SpansTwoYearsNotInStartYear", township, []Record{central(t, "a", "2025-01-03", 12, "80")}, "2024-12-31",
 			"centralized_annual", "2024-01-01..2024-12-31", "0d/0h", "12d/90h", StateUnmet},
-		// RULES.md §3 "using records attributed on or before as_of".
+		// docs/rules.md §3 "using records attributed on or before as_of".
 		{"AttributedAfterAsOfIgnored", township, []Record{central(t, "a", "2025-07-01", 12, "90")}, "2025-06-30",
 			"centralized_annual", "2025-01-01..2025-12-31", "0d/0h", "12d/90h", StateAtRisk},
 		{"AttributedOnAsOfCounts", township, []Record{central(t, "a", "2025-06-30", 12, "90")}, "2025-06-30",
 			"centralized_annual", "2025-01-01..2025-12-31", "12d/90h", "0d/0h", StateMet},
 		{"PreviousYearIgnored", township, []Record{central(t, "a", "2024-12-31", 12, "90")}, "2025-01-01",
 			"centralized_annual", "2025-01-01..2025-12-31", "0d/0h", "12d/90h", StateOnTrack},
-		// RULES.md §2 "What does not count: voided records; records whose assessment is failed".
+		// docs/rules.md §2 "What does not count: voided records; records whose assessment is failed".
 		{"VoidedDoesNotCount", township, []Record{voided(central(t, "a", "2025-03-10", 12, "90")), central(t, "b", "2025-03-11", 1, "1")}, "2025-12-31",
 			"centralized_annual", "2025-01-01..2025-12-31", "1d/1h", "11d/89h", StateUnmet},
 		{"FailedDoesNotCount", township, []Record{failed(central(t, "a", "2025-03-10", 12, "90"))}, "2025-12-31",
 			"centralized_annual", "2025-01-01..2025-12-31", "0d/0h", "12d/90h", StateUnmet},
 		{"PassedCounts", township, []Record{passed(central(t, "a", "2025-03-10", 12, "90"))}, "2025-12-31",
 			"centralized_annual", "2025-01-01..2025-12-31", "12d/90h", "0d/0h", StateMet},
-		// RULES.md §2 "online hours toward centralized targets and centralized hours toward the online target" don't count.
+		// docs/rules.md §2 "online hours toward centralized targets and centralized hours toward the online target" don't count.
 		{"OnlineNotToCentralized", township, []Record{online(t, "a", "2025-03-10", "100")}, "2025-12-31",
 			"centralized_annual", "2025-01-01..2025-12-31", "0d/0h", "12d/90h", StateUnmet},
 		{"CentralizedNotToOnline", township, []Record{central(t, "a", "2025-03-10", 12, "100")}, "2025-12-31",
@@ -191,7 +191,7 @@ func TestEvaluateRequirement(t *testing.T) {
 		// Online target is hours only: only hours are reported.
 		{"OnlineHoursOnly", township, []Record{online(t, "a", "2025-03-10", "49.99"), online(t, "b", "2025-03-11", "0.01")}, "2025-04-01",
 			"online_annual", "2025-01-01..2025-12-31", "-/50h", "-/0h", StateMet},
-		// RULES.md §2 "the date of completed_at in China Standard Time": 16:30 UTC on 31 Dec is 1 Jan in CST.
+		// docs/rules.md §2 "the date of completed_at in China Standard Time": 16:30 UTC on 31 Dec is 1 Jan in CST.
 		{"CompletedAtNextCSTDayNotIn2024", township, []Record{completedAt(online(t, "a", "2024-01-01", "50"), "2024-12-31T16:30:00Z")}, "2024-12-31",
 			"online_annual", "2024-01-01..2024-12-31", "-/0h", "-/50h", StateUnmet},
 		{"CompletedAtNextCSTDayIn2025", township, []Record{completedAt(online(t, "a", "2024-01-01", "50"), "2024-12-31T16:30:00Z")}, "2025-01-01",
@@ -203,7 +203,7 @@ func TestEvaluateRequirement(t *testing.T) {
 			"centralized_5y", "2023-01-01..2027-12-31", "90d/549.99h", "0d/0.01h", StateMet},
 		{"FiveYearUnmet", county, []Record{central(t, "a", "2023-05-01", 89, "549.99")}, "2027-12-31",
 			"centralized_5y", "2023-01-01..2027-12-31", "89d/549.99h", "1d/0.01h", StateUnmet},
-		// RULES.md §2 "Plan periods after 2027 are five-year blocks (2028–2032, …)": earlier training does not carry over.
+		// docs/rules.md §2 "Plan periods after 2027 are five-year blocks (2028–2032, …)": earlier training does not carry over.
 		{"PlanPeriodAfter2027", county, []Record{central(t, "a", "2027-06-01", 90, "550"), central(t, "b", "2028-03-01", 10, "80")}, "2028-06-30",
 			"centralized_5y", "2028-01-01..2032-12-31", "10d/80h", "80d/470h", StateOnTrack},
 		// leadership_party_school_5y: only party_school centralized training, days only.
@@ -236,7 +236,7 @@ func TestEvaluateRequirement(t *testing.T) {
 	}
 }
 
-// RULES.md §2 "900 records of 0.1 学时 make exactly 90 学时", through Evaluate (the records have no days).
+// docs/rules.md §2 "900 records of 0.1 学时 make exactly 90 学时", through Evaluate (the records have no days).
 func TestEvaluateNineHundredTenths(t *testing.T) {
 	var recs []Record
 	for i := range 900 {
@@ -258,7 +258,7 @@ func TestEvaluateNineHundredTenths(t *testing.T) {
 	}
 }
 
-// RULES.md §3 "at_risk — window open, at least a quarter of it elapsed, and on every measure of the
+// docs/rules.md §3 "at_risk — window open, at least a quarter of it elapsed, and on every measure of the
 // target the achieved amount is below target × elapsed".
 func TestEvaluateAtRisk(t *testing.T) {
 	for _, tc := range []struct {
@@ -320,7 +320,7 @@ func TestBehindPace(t *testing.T) {
 	}
 }
 
-// Which requirements apply, in policy order, and the reported category (RULES.md §1, §2 "who").
+// Which requirements apply, in policy order, and the reported category (docs/rules.md §1, §2 "who").
 func TestEvaluateApplicable(t *testing.T) {
 	leadTownship := cadreWith("township_principal", "2020-01-01")
 	leadTownship.LeadershipMember = true
@@ -328,7 +328,7 @@ func TestEvaluateApplicable(t *testing.T) {
 	bureauLead.LeadershipMember = true
 	nationalLead := cadreWith("national_deputy", "2020-01-01")
 	nationalLead.LeadershipMember = true
-	// RULES.md §1 "A requirement is judged with the category in force on the evaluation date".
+	// docs/rules.md §1 "A requirement is judged with the category in force on the evaluation date".
 	demoted := cadreWith("county_deputy", "2020-01-01", "principal_staff_1", "2025-07-01")
 	for _, tc := range []struct {
 		name     string
@@ -404,7 +404,7 @@ func TestEvaluateOverall(t *testing.T) {
 	}
 }
 
-// RULES.md §4 "Appraisal flag: a cadre with any record of the year whose assessment is failed gets
+// docs/rules.md §4 "Appraisal flag: a cadre with any record of the year whose assessment is failed gets
 // appraisal_excellent_eligible: false for that year".
 func TestEvaluateAppraisalFlag(t *testing.T) {
 	fail := func(r Record) Record { r.Assessment = AssessmentFailed; return r }
@@ -457,7 +457,7 @@ func TestEvaluateTargetsAreCopies(t *testing.T) {
 	}
 }
 
-// API.md quota-status example: township cadre, 2025, 8 days / 64.5 学时 centralized and 50 学时 online.
+// docs/api.md quota-status example: township cadre, 2025, 8 days / 64.5 学时 centralized and 50 学时 online.
 func TestEvaluateAPIExample(t *testing.T) {
 	recs := []Record{
 		central(t, "a", "2025-04-18", 5, "40"),

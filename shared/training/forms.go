@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// RULES.md §4 “Records written into cadre forms”, from seed 000 section 四:
+// docs/rules.md §4 “Records written into cadre forms”, from seed 000 section 四:
 // “人事部门对干部教育培训情况实行登记管理制度，将参加脱产培训情况记入干部年度考核登记表，
 // 2个月以上的脱产培训记入干部任免审批表。”
 
@@ -14,7 +14,7 @@ import (
 // “2个月以上的脱产培训记入干部任免审批表” (以上 includes the number itself).
 const appointmentMonths = 2
 
-// FormEntries returns the form entries a record produces (RULES.md §4): for an active (not voided),
+// FormEntries returns the form entries a record produces (docs/rules.md §4): for an active (not voided),
 // full_time centralized record, an appraisal entry (Year = end_date's year) and, when it lasts >= 2 calendar
 // months (E + 1 day >= AddMonthsClamped(S, 2)), an appointment entry. Status active, EnteredAt = now.
 // Nothing for online, non-full-time or voided records. Note: failed-assessment full-time trainings ARE still
@@ -56,7 +56,7 @@ func FormEntries(r Record, now time.Time) []FormEntry {
 // WholeMonths is the whole calendar months (floor) a training from start to end (inclusive) lasts,
 // with clamped month arithmetic: the largest n with end+1day >= start.AddMonthsClamped(n).
 //
-// RULES.md §4: “a training from S to E (inclusive) lasts ≥ 2 months iff E + 1 day ≥ addMonthsClamped(S, 2)”;
+// docs/rules.md §4: “a training from S to E (inclusive) lasts ≥ 2 months iff E + 1 day ≥ addMonthsClamped(S, 2)”;
 // 2024-03-01…2024-04-30 is 2 months, 2024-12-31…2025-02-27 is 2 months, 2024-12-31…2025-02-26 is 1.
 // It is 0 when end is before start.
 func WholeMonths(start, end Date) int {

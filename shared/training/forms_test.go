@@ -11,7 +11,7 @@ func TestWholeMonths(t *testing.T) {
 		start, end string
 		want       int
 	}{
-		// RULES.md §4 table: the shortest qualifying end E lasts 2 months, one day less does not.
+		// docs/rules.md §4 (two calendar months, clamped): the shortest qualifying end E lasts 2 months, one day less does not.
 		{"RulesRow1Shortest", "2024-03-01", "2024-04-30", 2},
 		{"RulesRow1DayShort", "2024-03-01", "2024-04-29", 1},
 		{"RulesRow2Shortest", "2024-03-15", "2024-05-14", 2},
@@ -65,7 +65,7 @@ func TestFormLine(t *testing.T) {
 		edit func(*Record)
 		want string
 	}{
-		// RULES.md §4 "e.g. 2024.03—2024.04 在中央党校（国家行政学院）中青年干部培训班脱产培训".
+		// docs/rules.md §4 "e.g. 2024.03—2024.04 在中央党校（国家行政学院）中青年干部培训班脱产培训".
 		{"RulesExample", func(*Record) {}, "2024.03—2024.04 在中央党校（国家行政学院）中青年干部培训班脱产培训"},
 		{"NoInstitution", func(r *Record) { r.Institution = "" }, "2024.03—2024.04 中青年干部培训班脱产培训"},
 		{"BlankInstitution", func(r *Record) { r.Institution = "  " }, "2024.03—2024.04 中青年干部培训班脱产培训"},
@@ -98,7 +98,7 @@ func TestFormEntries(t *testing.T) {
 		year   int // of the appraisal entry
 		months int
 	}{
-		// RULES.md §4 "every full-time (脱产) centralized training is entered for the year of its end_date"
+		// docs/rules.md §4 "every full-time (脱产) centralized training is entered for the year of its end_date"
 		// and "every full-time training lasting 2 calendar months or more is entered" in the 干部任免审批表.
 		{"TwoMonthsBothForms", func(*Record) {}, []FormKind{FormAppraisal, FormAppointment}, 2024, 2},
 		{"DayShortAppraisalOnly", func(r *Record) { r.EndDate = MustDate("2024-04-29") }, []FormKind{FormAppraisal}, 2024, 1},

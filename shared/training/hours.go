@@ -10,7 +10,7 @@ import (
 
 // Hours is an amount of 学时 in exact hundredths: Hours(150) is 1.5 学时.
 //
-// RULES.md §2: “学时 are exact decimals. Accept at most 2 decimal places, sum exactly
+// docs/rules.md §2: “学时 are exact decimals. Accept at most 2 decimal places, sum exactly
 // (integer hundredths or a decimal type), never in binary floating point.” Sums of Hours are
 // plain integer additions, so 900 records of 0.1 学时 make exactly 90 学时.
 type Hours int64

@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseHours(t *testing.T) {
-	// RULES.md §2 "学时 are exact decimals. Accept at most 2 decimal places … never in binary floating point".
+	// docs/rules.md §2 "学时 are exact decimals. Accept at most 2 decimal places … never in binary floating point".
 	// ParseHours accepts a leading minus sign on purpose (CheckRecord rejects negatives with a clearer message).
 	for _, tc := range []struct {
 		name string
@@ -52,7 +52,7 @@ func TestParseHours(t *testing.T) {
 	}
 }
 
-// RULES.md §2 "900 records of 0.1 学时 make exactly 90 学时"; the float64 sum does not.
+// docs/rules.md §2 "900 records of 0.1 学时 make exactly 90 学时"; the float64 sum does not.
 func TestHoursSumExact(t *testing.T) {
 	tenth, err := ParseHours("0.1")
 	if err != nil {
@@ -125,7 +125,7 @@ func TestHoursJSON(t *testing.T) {
 	})
 }
 
-// API.md “(platform_id, event_id) is the idempotency key. The same key with the same content again
+// docs/api.md “(platform_id, event_id) is the idempotency key. The same key with the same content again
 // → duplicate … different content → conflict”: content is compared by value, so 1.5 and 1.50 学时,
 // or one instant written in two offsets, are the same content; other hours are not.
 func TestSealContentHash(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 )
 
 // The policies are data, embedded in the binary: the rank table, the requirements, their targets
-// and windows. The 2028–2032 plan is a new file in policies/, not new code (RULES.md §1: “The
+// and windows. The 2028–2032 plan is a new file in policies/, not new code (docs/rules.md §1: “The
 // mapping is data (part of the policy), not code branches”).
 //
 // The overlays in overlays/ are the shipped local crediting rules (docs/rules.md “Local crediting
@@ -123,7 +123,7 @@ type Prorate struct {
 }
 
 // Target is "≥ Days days or ≥ Hours 学时"; a nil measure is not part of the target.
-// RULES.md §2: “Either measure satisfies.”
+// docs/rules.md §2: “Either measure satisfies.”
 type Target struct {
 	Days  *int   `json:"days,omitempty"`
 	Hours *Hours `json:"hours,omitempty"`

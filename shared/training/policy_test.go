@@ -13,7 +13,7 @@ func mustPolicy(tb testing.TB, d string) *Policy {
 	return p
 }
 
-// RULES.md §1 table: every rank, by code and by Chinese title, maps to its category.
+// docs/rules.md §1: every rank of the policy file, by code and by Chinese title, maps to its category.
 func TestLookupRank(t *testing.T) {
 	const county, township = "county_and_above", "township_and_below"
 	p := mustPolicy(t, "2025-01-01")
@@ -82,7 +82,7 @@ func TestPolicyFor(t *testing.T) {
 	})
 }
 
-// RULES.md §2 "Window attribution … Plan periods after 2027 are five-year blocks (2028–2032, …)".
+// docs/rules.md §2 "Window attribution … Plan periods after 2027 are five-year blocks (2028–2032, …)".
 func TestWindowOf(t *testing.T) {
 	p := mustPolicy(t, "2025-01-01")
 	for _, tc := range []struct {
@@ -108,7 +108,7 @@ func TestWindowOf(t *testing.T) {
 	}
 }
 
-// RULES.md §2 requirement table, as data.
+// docs/rules.md §2 requirement table, as data.
 func TestPolicyRequirements(t *testing.T) {
 	p := mustPolicy(t, "2025-01-01")
 	type row struct {

@@ -88,7 +88,7 @@ type SnapshotStore interface {
 	GetSnapshot(ctx context.Context, cadreID string) (Status, error)
 }
 
-// FormStore keeps form entries (RULES.md §4).
+// FormStore keeps form entries (docs/rules.md §4).
 type FormStore interface {
 	// PutFormEntry creates or refreshes the active entry keyed by (CadreID, Form, RecordID). An
 	// entry already withdrawn stays withdrawn (withdrawal is for good): nothing changes, nil.

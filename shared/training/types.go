@@ -8,7 +8,7 @@ import (
 )
 
 // Cadre is a cadre's profile. Rank is the current rank code; RankHistory holds every rank with the
-// date it took effect, oldest first (RULES.md §1: “Rank changes are kept as history with an effective date.”).
+// date it took effect, oldest first (docs/rules.md §1: “Rank changes are kept as history with an effective date.”).
 type Cadre struct {
 	ID               string       `json:"cadre_id"`
 	Name             string       `json:"name"`
@@ -108,7 +108,7 @@ type Record struct {
 	Flags []Flag `json:"flags,omitempty"`
 }
 
-// AttributionDate is the date that places a record in a window. RULES.md §2: “end_date for
+// AttributionDate is the date that places a record in a window. docs/rules.md §2: “end_date for
 // centralized training, studied_on (or the date of completed_at in China Standard Time, UTC+8)
 // for online study.”
 func (r Record) AttributionDate() Date {
@@ -121,7 +121,7 @@ func (r Record) AttributionDate() Date {
 	return DateInCST(r.CompletedAt)
 }
 
-// Counts reports whether the record counts toward any quota. RULES.md §2 “What does not count:
+// Counts reports whether the record counts toward any quota. docs/rules.md §2 “What does not count:
 // voided records; records whose assessment is failed (学时不予认定)”.
 func (r Record) Counts() bool {
 	return r.Status != StatusVoided && r.Assessment != AssessmentFailed
@@ -167,7 +167,7 @@ func (r Record) CheckSealed() error {
 	return nil
 }
 
-// State of a requirement or of a cadre overall (RULES.md §3).
+// State of a requirement or of a cadre overall (docs/rules.md §3).
 type State string
 
 const (
@@ -248,7 +248,7 @@ type CreditingApplied struct {
 	CarriedOver   *Hours `json:"carried_over,omitempty"`
 }
 
-// Status is a cadre's quota status as of a date (RULES.md §3); stored as the snapshot.
+// Status is a cadre's quota status as of a date (docs/rules.md §3); stored as the snapshot.
 type Status struct {
 	CadreID                    string              `json:"cadre_id"`
 	AsOf                       Date                `json:"as_of"`
@@ -276,7 +276,7 @@ func (s Status) WithoutExplain() Status {
 	return s
 }
 
-// FormKind names a cadre form that training is entered into (RULES.md §4).
+// FormKind names a cadre form that training is entered into (docs/rules.md §4).
 type FormKind string
 
 const (

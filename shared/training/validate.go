@@ -86,7 +86,7 @@ func CheckUnit(unit string) string {
 	return ""
 }
 
-// CheckRecord validates a record's semantics after the wire layer parsed it (RULES.md §2 and API.md) and fills
+// CheckRecord validates a record's semantics after the wire layer parsed it (docs/rules.md §2 and docs/api.md) and fills
 // derived fields: for centralized, Days = inclusive span when daysGiven is false. It returns one FieldError per bad
 // field, named by the API's JSON field names ("hours", "days", "end_date", "start_date", "kind", "full_time",
 // "studied_on", "completed_at", "assessment", "cadre_id", "institution_type", "course_title"...). Rules: kind must be
@@ -95,14 +95,14 @@ func CheckUnit(unit string) string {
 // online needs studied_on or completed_at, must not set full_time, start_date/end_date/days (decide and document);
 // assessment is "", passed or failed. Does not mutate anything else.
 //
-// RULES.md §2: “More than 2 decimals, negative, zero or non-numeric 学时 is a 400 error, and so is a centralized
+// docs/rules.md §2: “More than 2 decimals, negative, zero or non-numeric 学时 is a 400 error, and so is a centralized
 // record with more than 24 学时 per day of its span or an end_date before its start_date.” “Days of a centralized
 // record are the days the source sends; if absent, the inclusive calendar-day count from start_date to end_date.
 // days larger than that span is a 400 error.”
 //
-// Choices where RULES.md is silent (docs/rules.md): an online record with start_date, end_date, days or
+// Choices where docs/rules.md is silent (docs/rules.md): an online record with start_date, end_date, days or
 // full_time is rejected, not silently cleaned; a centralized record with studied_on is rejected (its
-// attribution date is end_date); completed_at is accepted on both kinds (API.md's centralized example sends
+// attribution date is end_date); completed_at is accepted on both kinds (docs/api.md's centralized example sends
 // it); an online record may give both studied_on and completed_at, and studied_on then places it;
 // institution_type is a lower-case token (party_school, …) so a misspelling like "Party School" is an
 // error instead of a record that silently never counts toward leadership_party_school_5y; course_title and

@@ -27,7 +27,7 @@ func TestCheckRecord(t *testing.T) {
 		days      int      // Days afterwards (when fields is empty)
 	}{
 		{"OKCentralizedAPIExample", central, func(*Record) {}, true, nil, 61},
-		// RULES.md §2 "Days of a centralized record … if absent, the inclusive calendar-day count".
+		// docs/rules.md §2 "Days of a centralized record … if absent, the inclusive calendar-day count".
 		{"OKCentralizedDaysDerived", central, func(r *Record) { r.Days = 0 }, false, nil, 61},
 		{"OKCentralizedDaysDerivedOverrides", central, func(r *Record) { r.Days = 5 }, false, nil, 61},
 		{"OKCentralizedDaysLessThanSpan", central, func(r *Record) { r.Days = 40 }, true, nil, 40},
@@ -40,7 +40,7 @@ func TestCheckRecord(t *testing.T) {
 		{"OKOnlineStudiedOn", online, func(*Record) {}, false, nil, 0},
 		{"OKOnlineCompletedAt", online, func(r *Record) { r.StudiedOn, r.CompletedAt = Date{}, time.Now() }, false, nil, 0},
 		{"OKOneHundredth", online, func(r *Record) { r.Hours = 1 }, false, nil, 0},
-		// RULES.md §2 "… negative, zero … 学时 is a 400 error".
+		// docs/rules.md §2 "… negative, zero … 学时 is a 400 error".
 		{"ErrHoursZero", online, func(r *Record) { r.Hours = 0 }, false, []string{"hours"}, 0},
 		{"ErrHoursNegative", online, func(r *Record) { r.Hours = -100 }, false, []string{"hours"}, 0},
 		// docs/rules.md “Local crediting overlays”: an online course may report its length.
@@ -51,16 +51,16 @@ func TestCheckRecord(t *testing.T) {
 		{"ErrHoursNegativeCentralized", central, func(r *Record) { r.Hours = -100 }, true, []string{"hours"}, 0},
 		// docs/rules.md “Local crediting overlays”: a centralized record may come without 学时 (0).
 		{"OKCentralizedWithoutHours", central, func(r *Record) { r.Hours = 0 }, true, nil, 61},
-		// RULES.md §2 "a centralized record with more than 24 学时 per day of its span".
+		// docs/rules.md §2 "a centralized record with more than 24 学时 per day of its span".
 		{"OKTwentyFourPerDay", central, func(r *Record) { r.Hours = HoursOf(24 * 61) }, true, nil, 61},
 		{"ErrOverTwentyFourPerDay", central, func(r *Record) { r.Hours = HoursOf(24*61) + 1 }, true, []string{"hours"}, 0},
 		{"ErrOneDayOverTwentyFour", central, func(r *Record) { r.StartDate, r.Hours = r.EndDate, mustHours(t, "24.01") }, false, []string{"hours"}, 0},
-		// RULES.md §2 "an end_date before its start_date".
+		// docs/rules.md §2 "an end_date before its start_date".
 		{"ErrEndBeforeStart", central, func(r *Record) { r.StartDate, r.EndDate = MustDate("2024-05-01"), MustDate("2024-04-30") }, false, []string{"end_date"}, 0},
 		{"ErrEndBeforeStartDaysGiven", central, func(r *Record) { r.StartDate, r.EndDate = MustDate("2024-05-01"), MustDate("2024-04-30") }, true, []string{"end_date"}, 0},
 		{"ErrNoDates", central, func(r *Record) { r.StartDate, r.EndDate = Date{}, Date{} }, false, []string{"start_date", "end_date"}, 0},
 		{"ErrNoEndDate", central, func(r *Record) { r.EndDate = Date{} }, true, []string{"end_date"}, 0},
-		// RULES.md §2 "days larger than that span is a 400 error".
+		// docs/rules.md §2 "days larger than that span is a 400 error".
 		{"ErrDaysOverSpan", central, func(r *Record) { r.Days = 62 }, true, []string{"days"}, 0},
 		{"ErrDaysZeroGiven", central, func(r *Record) { r.Days = 0 }, true, []string{"days"}, 0},
 		{"ErrDaysNegative", central, func(r *Record) { r.Days = -1 }, true, []string{"days"}, 0},
@@ -68,7 +68,7 @@ func TestCheckRecord(t *testing.T) {
 		{"ErrKindMissing", online, func(r *Record) { r.Kind = "" }, false, []string{"kind"}, 0},
 		{"ErrKindUnknown", online, func(r *Record) { r.Kind = "offline" }, false, []string{"kind"}, 0},
 		{"ErrCadreMissing", online, func(r *Record) { r.CadreID = " " }, false, []string{"cadre_id"}, 0},
-		// API.md "online needs completed_at (or studied_on)", "full_time only for centralized".
+		// docs/api.md "online needs completed_at (or studied_on)", "full_time only for centralized".
 		{"ErrOnlineNoDate", online, func(r *Record) { r.StudiedOn = Date{} }, false, []string{"studied_on"}, 0},
 		{"ErrOnlineFullTime", online, func(r *Record) { r.FullTime = true }, false, []string{"full_time"}, 0},
 		{"ErrOnlineDates", online, func(r *Record) { r.StartDate, r.EndDate = MustDate("2025-03-01"), MustDate("2025-03-02") }, false, []string{"start_date", "end_date"}, 0},

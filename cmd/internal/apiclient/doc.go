@@ -1,4 +1,4 @@
-// Package apiclient is what the commands that call the server's public API (API.md) share: the
+// Package apiclient is what the commands that call the server's public API (docs/api.md) share: the
 // configuration file they read the platforms' webhook secrets from, a minimal HTTP JSON client,
 // and the Standard Webhooks headers a platform signs its completions with.
 package apiclient
