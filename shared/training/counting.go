@@ -44,7 +44,7 @@ type SkippedRecord struct {
 }
 
 // skipReason says why r does not count toward req in window w as of asOf, "" when it counts.
-// RULES.md §2 “What does not count: voided records; records whose assessment is failed (学时不予
+// docs/rules.md §2 “What does not count: voided records; records whose assessment is failed (学时不予
 // 认定); online hours toward centralized targets and centralized hours toward the online target.”
 func skipReason(req Requirement, c Cadre, r Record, w Window, asOf Date) string {
 	switch {

@@ -467,7 +467,7 @@ func TestEvaluateAPIExample(t *testing.T) {
 		online(t, "e", "2026-01-01", "10"), // after as_of
 	}
 	st := mustEvaluate(t, township, recs, "2025-12-31")
-	got, err := json.Marshal(st.WithoutExplain()) // API.md shows the status without explain=true
+	got, err := json.Marshal(st.WithoutExplain()) // docs/api.md shows the status without explain=true
 	if err != nil {
 		t.Fatal(err)
 	}
