@@ -66,8 +66,8 @@ func logger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(io.Discard, nil))
 }
 
-// startServer starts the local server on the given store kind, or skips.
-func startServer(t *testing.T, kind string) *env {
+// startServer starts the local server on the given store kind, or skips; opts adjust its options.
+func startServer(t *testing.T, kind string, opts ...func(*server.Options)) *env {
 	t.Helper()
 	cfg, err := config.LoadFile(filepath.Join(repoRoot, "config", "demo.json"))
 	if err != nil {
@@ -106,7 +106,7 @@ func startServer(t *testing.T, kind string) *env {
 		})
 		store = dynamo.New(db, streams, table)
 	}
-	srv, err := server.Start(context.Background(), server.Options{
+	o := server.Options{
 		Addr:         "127.0.0.1:0",
 		Store:        store,
 		StoreKind:    kind,
@@ -115,7 +115,11 @@ func startServer(t *testing.T, kind string) *env {
 		Poll:         100 * time.Millisecond,
 		RetryBackoff: 50 * time.Millisecond,
 		Log:          logger(t),
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	srv, err := server.Start(context.Background(), o)
 	if err != nil {
 		_ = store.Close()
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -142,6 +143,17 @@ func serve(log *slog.Logger) error {
 		pprofAddr     = flag.String("pprof", "", "serve Go's net/http/pprof profiles on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 		overlayDir    = flag.String("overlays", os.Getenv("CADRE_OVERLAYS"), "directory of local crediting overlays (*.json) replacing the embedded ones; a bad file stops the server (env CADRE_OVERLAYS)")
 	)
+	var noticeSchedule []time.Duration
+	flag.Func("notice-retry-schedule", "comma-separated delays before each delivery attempt of a notice, e.g. 0s,5s,5m (default Svix's: 0s,5s,5m,30m,2h,5h,10h,10h)", func(v string) error {
+		for _, part := range strings.Split(v, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(part))
+			if err != nil || d < 0 {
+				return fmt.Errorf("%q is not a duration ≥ 0", part)
+			}
+			noticeSchedule = append(noticeSchedule, d)
+		}
+		return nil
+	})
 	flag.Parse()
 	if *pprofAddr != "" {
 		if err := servePprof(*pprofAddr, log); err != nil {
@@ -165,17 +177,18 @@ func serve(log *slog.Logger) error {
 		return err
 	}
 	srv, err := server.Start(ctx, server.Options{
-		Addr:          *addr,
-		Store:         store,
-		StoreKind:     *f.storeKind,
-		Config:        cfgSrc,
-		DataDir:       *f.dataDir,
-		CursorName:    cursorName(*f.storeKind, *f.table),
-		Poll:          *poll,
-		ScheduleEvery: *scheduleEvery,
-		Log:           log,
-		Rules:         rules,
-		Metrics:       os.Stderr,
+		Addr:           *addr,
+		Store:          store,
+		StoreKind:      *f.storeKind,
+		Config:         cfgSrc,
+		DataDir:        *f.dataDir,
+		CursorName:     cursorName(*f.storeKind, *f.table),
+		Poll:           *poll,
+		ScheduleEvery:  *scheduleEvery,
+		Log:            log,
+		Rules:          rules,
+		Metrics:        os.Stderr,
+		NoticeSchedule: noticeSchedule,
 	})
 	if err != nil {
 		_ = store.Close()

@@ -19,8 +19,11 @@ const (
 	// WorkRecompute recomputes and stores the status of every cadre whose records changed, once
 	// per batch.
 	WorkRecompute
-	// WorkAll is both.
-	WorkAll = WorkForms | WorkRecompute
+	// WorkCalls marks attendance of called cadres from completions carrying a class's
+	// course_id (docs/rules.md “Calling cadres to training”).
+	WorkCalls
+	// WorkAll is all of them.
+	WorkAll = WorkForms | WorkRecompute | WorkCalls
 )
 
 // ChangeFailure is the first change of a batch that could not be handled. Changes before Index
@@ -77,10 +80,21 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 				return fail(&ChangeFailure{Index: i, Err: err})
 			}
 		}
+		if work&WorkCalls != 0 && ch.New != nil {
+			if err := s.markAttendance(ctx, *ch.New); err != nil {
+				return fail(&ChangeFailure{Index: i, Err: fmt.Errorf("attendance of %s: %w", ch.RecordID, err)})
+			}
+		}
 		if work&WorkRecompute == 0 || ch.CadreID == "" || done[ch.CadreID] {
 			continue
 		}
-		st, stored, err := s.evaluateForRecompute(ctx, ch.CadreID, today)
+		st, c, stored, storedKnown, err := s.evaluateForRecompute(ctx, ch.CadreID, today)
+		if err == nil {
+			// Queued before the batch's statuses are stored: a replay finds the same events.
+			if nerr := s.statusNotices(ctx, c, stored, storedKnown, st); nerr != nil {
+				err = fmt.Errorf("notices: %w", nerr)
+			}
+		}
 		switch {
 		case training.ErrorCode(err) == training.ENOTFOUND:
 		case err != nil:

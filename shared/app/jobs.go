@@ -35,8 +35,10 @@ func NewJobID() string {
 // FullRecomputeWorkers is the parallelism of a full recompute.
 const FullRecomputeWorkers = 16
 
-// RunRecomputeJob recomputes every cadre as of job.AsOf (default today). onErr sees each cadre
-// that failed; the count is in the result. The job's progress is recorded in the store under
+// RunRecomputeJob recomputes every cadre as of job.AsOf (default today), which also queues the
+// notices of changed statuses, then does the daily notice work (DailyNotices: absences of ended
+// classes, the weekly digests on Mondays). onErr sees each cadre that failed; the count is in the
+// result. The job's progress is recorded in the store under
 // job.JobID (GET /v1/recompute/{job_id}): running with the number of cadres once counted, done
 // and failed after each batch (at most once a second), then done — or failed when listing the
 // cadres failed. Recording progress is advisory: a failed progress write does not stop the
@@ -77,6 +79,8 @@ func (s *Service) RunRecomputeJob(ctx context.Context, job RecomputeJob, onErr f
 	rec.State = training.JobDone
 	if err != nil {
 		rec.State, rec.Error = training.JobFailed, "listing the cadres failed"
+	} else if err = s.DailyNotices(ctx); err != nil {
+		rec.State, rec.Error = training.JobFailed, "the daily notices failed"
 	}
 	if rec.Total < rec.Done+rec.Failed { // cadres created while the job ran
 		rec.Total = rec.Done + rec.Failed

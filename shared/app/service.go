@@ -22,6 +22,9 @@ type Service struct {
 	Store training.Store
 	Now   func() time.Time
 	Rules *training.Rules
+	// Notify, when set, is told the outbox key of every delivery queued or replayed (the
+	// one-machine deliverer wakes on it; without it deliveries wait for the next poll).
+	Notify func(key string)
 }
 
 func (s *Service) rules() *training.Rules {
@@ -355,33 +358,30 @@ type CadreLoader interface {
 }
 
 // evaluateForRecompute evaluates the stored cadre as of asOf, without explanations (what a
-// snapshot keeps), and returns the stored snapshot
-// when the store hands it over in the same read (CadreLoader), else nil. Every recompute goes
-// through it, so it also brings the cadre's report facts (and with them the unit rollups) up to
-// date from the records it read: those of the evaluation and of the facts (recomputeSpan).
-func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf training.Date) (training.Status, *training.Status, error) {
-	var (
-		c      training.Cadre
-		recs   []training.Record
-		stored *training.Status
-		err    error
-	)
+// snapshot keeps), and returns the cadre, and the
+// stored snapshot when the store hands it over in the same read (CadreLoader: storedKnown).
+// Every recompute goes through it, so it also brings the cadre's report facts (and with them the
+// unit rollups) up to date from the records it read: those of the evaluation and of the facts
+// (recomputeSpan).
+func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf training.Date) (st training.Status, c training.Cadre, stored *training.Status, storedKnown bool, err error) {
+	var recs []training.Record
 	if l, ok := s.Store.(CadreLoader); ok {
 		c, recs, stored, err = l.LoadCadre(ctx, cadreID)
+		storedKnown = true
 	} else {
 		c, recs, err = s.Store.CadreWithRecords(ctx, cadreID, s.recomputeSpan(asOf))
 	}
 	if err != nil {
-		return training.Status{}, nil, err
+		return training.Status{}, c, nil, false, err
 	}
-	st, err := s.rules().Evaluate(c, recs, asOf, s.now().UTC())
+	st, err = s.rules().Evaluate(c, recs, asOf, s.now().UTC())
 	if err != nil {
-		return training.Status{}, nil, err
+		return training.Status{}, c, nil, false, err
 	}
 	if err := s.updateFacts(ctx, c, recs); err != nil {
-		return training.Status{}, nil, err
+		return training.Status{}, c, nil, false, err
 	}
-	return st.WithoutExplain(), stored, nil
+	return st.WithoutExplain(), c, stored, storedKnown, nil
 }
 
 // recomputeSpan is the span of records a recompute reads: what the evaluation as of asOf needs
@@ -435,9 +435,14 @@ func (s *Service) Recompute(ctx context.Context, cadreID string, asOf training.D
 	if asOf.IsZero() {
 		asOf = s.Today()
 	}
-	st, stored, err := s.evaluateForRecompute(ctx, cadreID, asOf)
+	st, c, stored, storedKnown, err := s.evaluateForRecompute(ctx, cadreID, asOf)
 	if err != nil {
 		return training.Status{}, err
+	}
+	// Notices of the change are queued before the snapshot is stored: a crash in between finds
+	// the same change again on the replay, and the events' ids make it the same events.
+	if err := s.statusNotices(ctx, c, stored, storedKnown, st); err != nil {
+		return training.Status{}, fmt.Errorf("notices of %s: %w", cadreID, err)
 	}
 	if stored != nil && sameStatus(*stored, st) {
 		return *stored, nil
@@ -524,9 +529,13 @@ func (s *Service) recomputeUnit(ctx context.Context, unit string, asOf training.
 						}
 						continue
 					}
-					st, stored, err := s.evaluateForRecompute(ctx, id, asOf)
+					st, c, stored, storedKnown, err := s.evaluateForRecompute(ctx, id, asOf)
 					if err != nil {
 						fail(id, err)
+						continue
+					}
+					if err := s.statusNotices(ctx, c, stored, storedKnown, st); err != nil {
+						fail(id, fmt.Errorf("notices: %w", err))
 						continue
 					}
 					if stored != nil && sameStatus(*stored, st) {

@@ -91,7 +91,7 @@ func RecomputeQuota() {
 }
 
 func buildRecompute(ctx context.Context, e *env) (func(context.Context, json.RawMessage) (any, error), error) {
-	r := &Recompute{svc: e.svc, log: e.log, metrics: e.metrics, stream: streamHandler(e.svc, app.WorkRecompute, e.log)}
+	r := &Recompute{svc: e.svc, log: e.log, metrics: e.metrics, stream: streamHandler(e.svc, app.WorkRecompute|app.WorkCalls, e.log)}
 	var jobs app.JobStarter = inlineJobs{r}
 	if fn := lambdaFunctionName(); fn != "" {
 		jobs = &selfInvoker{client: awslambda.NewFromConfig(e.aws), function: fn}

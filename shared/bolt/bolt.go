@@ -16,6 +16,8 @@
 //	form_entries    cadre id NUL form NUL record id     → FormEntry (JSON)
 //	changes         8-byte big-endian sequence          → 8-byte big-endian unix nanos of At, then Change
 //	cursors         consumer name                       → its change-feed cursor (CursorStore)
+//	docs            kind NUL id                         → Doc (JSON: classes, call-ups, subscriptions,
+//	                                                       deliveries, the notice outbox)
 //
 // date⁻ is 4 bytes big-endian of 99999999 − yyyymmdd of the attribution date, so an ascending
 // scan of a cadre's range reads its records newest first, and the records of a date range (what an
@@ -98,8 +100,9 @@ var (
 	bktChanges     = []byte("changes")
 	bktCursors     = []byte("cursors")
 	bktJobs        = []byte("jobs")
+	bktDocs        = []byte("docs")
 
-	allBuckets = [][]byte{bktMeta, bktCadres, bktCadreUnits, bktRecs, bktRecIDs, bktSnapshots, bktFormEntries, bktChanges, bktCursors, bktJobs}
+	allBuckets = [][]byte{bktMeta, bktCadres, bktCadreUnits, bktRecs, bktRecIDs, bktSnapshots, bktFormEntries, bktChanges, bktCursors, bktJobs, bktDocs}
 
 	// format 1 buckets, migrated and dropped by Open
 	bktV1Records      = []byte("records")

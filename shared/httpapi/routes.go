@@ -53,6 +53,20 @@ func Routes() []Route {
 		{"POST", "/v1/webhooks/completions/{platform_id}", FnIngestCompletions, "", (*API).completions},
 		{"POST", "/v1/recompute", FnRecomputeQuota, config.RoleAdmin, (*API).recompute},
 		{"GET", "/v1/recompute/{job_id}", FnRecomputeQuota, config.RoleAdmin, (*API).recomputeJob},
+		{"PUT", "/v1/classes/{course_id}", FnHRAPI, config.RoleHR, (*API).putClass},
+		{"GET", "/v1/classes/{course_id}", FnHRAPI, config.RoleHR, (*API).getClass},
+		{"GET", "/v1/classes", FnHRAPI, config.RoleHR, (*API).listClasses},
+		{"POST", "/v1/classes/{course_id}/file", FnHRAPI, config.RoleHR, (*API).fileClass},
+		{"POST", "/v1/classes/{course_id}/leave", FnHRAPI, config.RoleHR, (*API).recordLeave},
+		{"GET", "/v1/cadres/{cadre_id}/calls", FnHRAPI, config.RoleHR, (*API).cadreCalls},
+		{"GET", "/v1/reports/calls", FnHRAPI, config.RoleHR, (*API).callsReport},
+		{"GET", "/v1/reports/digest", FnHRAPI, config.RoleHR, (*API).digest},
+		{"PUT", "/v1/subscriptions/{subscription_id}", FnHRAPI, config.RoleAdmin, (*API).putSubscription},
+		{"GET", "/v1/subscriptions", FnHRAPI, config.RoleAdmin, (*API).listSubscriptions},
+		{"GET", "/v1/subscriptions/{subscription_id}", FnHRAPI, config.RoleAdmin, (*API).getSubscription},
+		{"GET", "/v1/subscriptions/{subscription_id}/deliveries", FnHRAPI, config.RoleAdmin, (*API).listDeliveries},
+		{"GET", "/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}", FnHRAPI, config.RoleAdmin, (*API).getDelivery},
+		{"POST", "/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay", FnHRAPI, config.RoleAdmin, (*API).replayDelivery},
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package server is the whole backend on one machine: the HTTP API (shared/httpapi) served by a
 // net/http server with timeouts and a connection cap, the store's change feed tailed in process
 // (every change goes to app.Service.HandleChanges, with a durable cursor, retries and dead
-// letters), full recomputes run as background jobs, and the daily recompute at 02:00 China
-// Standard Time. cmd/cadred wires it; the e2e tests start it in process.
+// letters), full recomputes run as background jobs, the daily recompute at 02:00 China
+// Standard Time, and the notices of the store's outbox delivered in the background. cmd/cadred wires it; the e2e tests start it in process.
 package server
 
 import (
@@ -33,6 +33,7 @@ const (
 	DefaultMaxRetries    = 5
 	DefaultRetryBackoff  = 200 * time.Millisecond
 	DefaultMaxConns      = 1024
+	DefaultNoticePoll    = 5 * time.Second
 	maxBackoff           = 30 * time.Second
 	dailyRecomputeHour   = 2 // 02:00 Asia/Shanghai, as template.yaml's schedule
 	readHeaderTimeout    = 10 * time.Second
@@ -81,6 +82,13 @@ type Options struct {
 	Rules *training.Rules
 	// Service replaces the application service built on Store (tests inject failures).
 	Service *app.Service
+	// NoticeSchedule is the delay before each delivery attempt of a notice (default
+	// training.RetrySchedule, Svix's: 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); tests shorten it.
+	NoticeSchedule []time.Duration
+	// NoticePoll is the longest the deliverer sleeps between passes over the outbox (default 5 s).
+	NoticePoll time.Duration
+	// NoticeTimeout bounds one delivery attempt (default 15 s).
+	NoticeTimeout time.Duration
 }
 
 // Server is a running one-machine backend.
@@ -127,6 +135,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
+	if o.NoticePoll <= 0 {
+		o.NoticePoll = DefaultNoticePoll
+	}
 	if o.CursorName == "" {
 		o.CursorName = "changes-" + o.StoreKind
 	}
@@ -150,6 +161,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	dl := s.newDeliverer()
+	if svc.Notify == nil {
+		svc.Notify = dl.notify
+	}
 	api := httpapi.New(httpapi.Deps{Service: svc, Config: o.Config, StoreKind: o.StoreKind, Jobs: s, Log: o.Log, Metrics: s.metrics})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.Addr)
 	if err != nil {
@@ -168,6 +183,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	go func() { s.serveErr <- s.http.Serve(s.ln) }()
 	s.goBackground("change feed", t.run)
 	s.goBackground("schedule", s.runSchedule)
+	s.goBackground("notices", dl.run)
 	s.log.Info("server started", "addr", ln.Addr().String(), "store", o.StoreKind)
 	return s, nil
 }

@@ -133,6 +133,7 @@ type Store interface {
 	RollupStore
 	ChangeFeed
 	JobStore
+	DocStore
 	// Close releases the store; acknowledged writes are already durable.
 	Close() error
 }
