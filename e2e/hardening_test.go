@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -74,4 +76,55 @@ func namesField(problem map[string]any, field string) bool {
 		}
 	}
 	return false
+}
+
+// TestArchivePages: the archive comes a page at a time (limit, cursor), in a stable order, every
+// record exactly once, so an archive of any length costs one bounded page per request.
+func TestArchivePages(t *testing.T) {
+	for _, kind := range []string{"embedded", "dynamodb"} {
+		t.Run(kind, func(t *testing.T) {
+			e := startServer(t, kind)
+			id := e.id("pages")
+			e.putCadre(t, keyCQ, id, unitCQ, townshipRk)
+			const n = 230
+			for i := 0; i < n; i++ {
+				r := e.do(t, req{method: "POST", path: "/v1/cadres/" + id + "/self-study", key: keyCQ,
+					body:   map[string]any{"hours": 0.5, "studied_on": fmt.Sprintf("2025-%02d-%02d", 1+i%12, 1+i%28)},
+					header: map[string]string{"Idempotency-Key": fmt.Sprintf("page-%03d", i)}})
+				wantStatus(t, r, http.StatusCreated)
+			}
+			seen := map[string]bool{}
+			cursor, pages := "", 0
+			for {
+				path := "/v1/cadres/" + id + "/records?limit=100"
+				if cursor != "" {
+					path += "&cursor=" + url.QueryEscape(cursor)
+				}
+				r := e.do(t, req{method: "GET", path: path, key: keyCQ})
+				wantStatus(t, r, http.StatusOK)
+				m := r.json(t)
+				recs, _ := m["records"].([]any)
+				if len(recs) > 100 {
+					t.Fatalf("page of %d records, limit 100", len(recs))
+				}
+				for _, x := range recs {
+					rid, _ := x.(map[string]any)["record_id"].(string)
+					if seen[rid] {
+						t.Fatalf("record %s on two pages", rid)
+					}
+					seen[rid] = true
+				}
+				pages++
+				next, _ := m["next_cursor"].(string)
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			if len(seen) != n || pages != 3 {
+				t.Fatalf("%d records in %d pages, want %d in 3", len(seen), pages, n)
+			}
+			wantProblem(t, e.do(t, req{method: "GET", path: "/v1/cadres/" + id + "/records?limit=5000", key: keyCQ}), http.StatusBadRequest)
+		})
+	}
 }

@@ -633,3 +633,67 @@ func (s *Service) FormEntries(ctx context.Context, scope Scope, cadreID string, 
 	}
 	return out, nil
 }
+
+// MaxArchivePage is the most records one page of the archive holds.
+const MaxArchivePage = 1000
+
+// ArchivePage returns one page of a visible cadre's archive (newest attribution date first),
+// at most limit records (≤ 0 means 100, capped at MaxArchivePage), and the cursor of the next page
+// ("" after the last); with year > 0 only the records attributed in that year. Each record's flags
+// are computed against the records whose dates can touch it (the page's dates widened by the
+// longest plausible training span), so a page costs the same however long the archive grows.
+func (s *Service) ArchivePage(ctx context.Context, scope Scope, cadreID string, year int, cursor string, limit int) ([]training.Record, string, error) {
+	if _, err := s.GetCadre(ctx, scope, cadreID); err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, MaxArchivePage)
+	var out []training.Record
+	for {
+		page, next, err := s.Store.ListRecordsPage(ctx, cadreID, cursor, limit-len(out))
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range page {
+			if d := r.AttributionDate(); year == 0 || d.Year == year {
+				out = append(out, r)
+			} else if year > 0 && d.Year < year {
+				next = "" // newest first: nothing older can be of the year
+				break
+			}
+		}
+		cursor = next
+		if cursor == "" || len(out) >= limit {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return []training.Record{}, "", nil
+	}
+	if err := s.flagPage(ctx, cadreID, out); err != nil {
+		return nil, "", err
+	}
+	return out, cursor, nil
+}
+
+// flagPage sets the flags of the page's records from the records that can overlap them.
+func (s *Service) flagPage(ctx context.Context, cadreID string, page []training.Record) error {
+	newest, oldest := page[0].AttributionDate(), page[len(page)-1].AttributionDate()
+	margin := 366
+	if p, err := s.rules().PolicyFor(oldest); err == nil && p.Plausibility.MaxSpanDays > 0 {
+		margin = p.Plausibility.MaxSpanDays
+	}
+	_, near, err := s.Store.CadreWithRecords(ctx, cadreID, func(training.Cadre) (training.Date, training.Date) {
+		return oldest.AddDays(-margin), newest.AddDays(margin)
+	})
+	if err != nil {
+		return err
+	}
+	flags := s.rules().RecordFlags(near)
+	for i := range page {
+		page[i].Flags = flags[page[i].ID]
+	}
+	return nil
+}

@@ -91,25 +91,41 @@ func (a *API) getCadre(c *call) (int, any, error) {
 	return http.StatusOK, cadreView(c.lang(), cadre), nil
 }
 
+// listRecords serves the archive: JSON one page at a time (limit ≤ 1000, default 100; cursor),
+// an export (CSV, xlsx) whole.
 func (a *API) listRecords(c *call) (int, any, error) {
 	var errs training.Fields
-	year := queryYear(c.r.URL.Query(), &errs)
+	q := c.r.URL.Query()
+	year := queryYear(q, &errs)
 	format := exportFormat(c.r, &errs)
+	limit := queryLimit(q, &errs)
+	if limit > app.MaxArchivePage {
+		errs.Add("limit", "must be a whole number from 1 to %d, got %d", app.MaxArchivePage, limit)
+	}
 	if err := errs.Err(); err != nil {
 		return 0, nil, err
 	}
-	recs, err := a.d.Service.ListRecords(c.ctx(), c.key, c.r.PathValue("cadre_id"), year)
-	if err != nil {
-		return 0, nil, err
-	}
+	id := c.r.PathValue("cadre_id")
 	if format != formatJSON {
-		cadre, err := a.d.Service.GetCadre(c.ctx(), c.key, c.r.PathValue("cadre_id"))
+		recs, err := a.d.Service.ListRecords(c.ctx(), c.key, id, year)
+		if err != nil {
+			return 0, nil, err
+		}
+		cadre, err := a.d.Service.GetCadre(c.ctx(), c.key, id)
 		if err != nil {
 			return 0, nil, err
 		}
 		return a.exportSheet(c, format, recordsSheet(cadre, year, recs))
 	}
-	return http.StatusOK, map[string]any{"records": recordViews(recs)}, nil
+	recs, next, err := a.d.Service.ArchivePage(c.ctx(), c.key, id, year, q.Get("cursor"), limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	body := map[string]any{"records": recordViews(recs)}
+	if next != "" {
+		body["next_cursor"] = next
+	}
+	return http.StatusOK, body, nil
 }
 
 func (a *API) voidRecord(c *call) (int, any, error) {
