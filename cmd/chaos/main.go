@@ -34,9 +34,9 @@ import (
 
 type options struct {
 	cadred, config, platform, hrKey string
-	items, senders, kills, batch   int
-	cadres                         int
-	timeout                        time.Duration
+	items, senders, kills, batch    int
+	cadres                          int
+	timeout                         time.Duration
 }
 
 func main() {
