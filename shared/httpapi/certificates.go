@@ -49,9 +49,9 @@ func (a *API) verifyCertificate(c *call) (int, any, error) {
 var certPage = template.Must(template.New("cert").Funcs(template.FuncMap{
 	"inc":         func(i int) int { return i + 1 },
 	"state":       stateLabel,
-	"requirement": func(id string) string { return labelOr(requirementZH, id) },
-	"category":    func(c string) string { return labelOr(categoryZH, c) },
-	"kind":        func(k training.Kind) string { return kindZH[k] },
+	"requirement": func(id string) string { return zh(id) },
+	"category":    func(c string) string { return zh(c) },
+	"kind":        func(k training.Kind) string { return zh(string(k)) },
 	"date": func(d training.Date) string {
 		if d.IsZero() {
 			return ""

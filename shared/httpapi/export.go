@@ -223,39 +223,12 @@ func xlsxOf(s *sheet) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Chinese labels of the codes in exports.
-var (
-	stateZH = map[training.State]string{
-		training.StateMet: "已达标", training.StateOnTrack: "进度正常", training.StateAtRisk: "有未达标风险", training.StateUnmet: "未达标",
+// Exports are in Chinese: codes are shown by their Chinese labels (labels, i18n.go).
+func zh(code string) string {
+	if code == "" {
+		return "—"
 	}
-	categoryZH = map[string]string{
-		"county_and_above": "县处级以上", "township_and_below": "乡科级及以下", "": "未定类别",
-	}
-	requirementZH = map[string]string{
-		"centralized_5y":             "5年集中培训（3个月或550学时）",
-		"centralized_annual":         "年度集中培训（12天或90学时）",
-		"online_annual":              "年度网络自学（50学时）",
-		"leadership_party_school_5y": "领导班子成员5年党校培训（2个月）",
-		"promotion_training":         "提任培训",
-		"initial_training":           "任职培训",
-	}
-	makeupZH = map[string]string{
-		training.MakeupLeaderNoPartySchool: "领导干部5年内未参加党校（行政学院）培训",
-		training.MakeupUnmetLastYear:       "上年度培训未达标",
-	}
-	kindZH = map[training.Kind]string{training.KindCentralized: "集中培训", training.KindOnline: "网络自学"}
-)
-
-func labelOr(m map[string]string, k string) string {
-	if v, ok := m[k]; ok {
-		return v
-	}
-	return k
+	return label(langZH, code)
 }
 
-func stateLabel(s training.State) string {
-	if v, ok := stateZH[s]; ok {
-		return v
-	}
-	return string(s)
-}
+func stateLabel(s training.State) string { return zh(string(s)) }

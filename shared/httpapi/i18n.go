@@ -82,6 +82,9 @@ var labels = map[string]map[lang]string{
 	"active":      {langEN: "active", langZH: "有效"},
 	"voided":      {langEN: "voided", langZH: "已作废"},
 	"withdrawn":   {langEN: "withdrawn", langZH: "已撤回"},
+	// reasons for the 补训 list (docs/api.md “Unit report”)
+	"leader_no_party_school": {langEN: "leader without party-school training in the plan period", langZH: "领导干部5年内未参加党校（行政学院）系统培训"},
+	"unmet_last_year":        {langEN: "unmet last year", langZH: "上年度培训未达标"},
 }
 
 // label is the word for code in l; a code without one is shown as itself.

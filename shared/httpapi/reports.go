@@ -142,7 +142,7 @@ func (a *API) requirementOrder() []string {
 func makeupText(reasons []string) string {
 	out := make([]string, len(reasons))
 	for i, r := range reasons {
-		out[i] = labelOr(makeupZH, r)
+		out[i] = zh(r)
 	}
 	return strings.Join(out, "；")
 }
@@ -152,11 +152,11 @@ func (a *API) cadreListSheet(year int, fs []training.Facts) *sheet {
 	s := &sheet{Title: fmt.Sprintf("干部教育培训情况名单（%d年度）", year),
 		Headers: []string{"序号", "干部编号", "姓名", "单位", "职级", "类别", "总体状态"}}
 	for _, id := range reqs {
-		s.Headers = append(s.Headers, labelOr(requirementZH, id))
+		s.Headers = append(s.Headers, zh(id))
 	}
 	s.Headers = append(s.Headers, "是否参训", "集中培训学时", "脱产培训学时", "网络培训学时", "补训原因", "统计日期")
 	for i, f := range fs {
-		row := []any{i + 1, f.CadreID, f.Name, f.Unit, a.rankTitle(f.Rank), labelOr(categoryZH, f.Category), stateLabel(f.Overall)}
+		row := []any{i + 1, f.CadreID, f.Name, f.Unit, a.rankTitle(f.Rank), zh(f.Category), stateLabel(f.Overall)}
 		for _, id := range reqs {
 			st := f.RequirementState(id)
 			if st == "" {
@@ -196,10 +196,10 @@ func (a *API) reportSheet(rep app.UnitReport) *sheet {
 		reqs = append(reqs, r.ID)
 	}
 	s := &sheet{Title: fmt.Sprintf("干部教育培训学时统计表（%d年度）", rep.Year),
-		Headers: []string{"单位", "干部人数", "县处级以上", "乡科级及以下", "参训人数", "参训率（%）",
+		Headers: []string{"单位", "干部人数", zh("county_and_above"), zh("township_and_below"), "参训人数", "参训率（%）",
 			"脱产培训学时", "人均脱产培训学时", "网络培训学时", "人均网络培训学时", "补训人数"}}
 	for _, id := range reqs {
-		l := labelOr(requirementZH, id)
+		l := zh(id)
 		s.Headers = append(s.Headers, l+"·适用人数", l+"·已达标", l+"·进度正常", l+"·有风险", l+"·未达标")
 	}
 	row := func(name string, f app.ReportFigures) {
@@ -256,7 +256,7 @@ func (a *API) makeupList(c *call) (int, any, error) {
 	}
 	s := &sheet{Title: fmt.Sprintf("补训名单（%d年度）", mq.Year), Headers: []string{"序号", "单位", "干部编号", "姓名", "职级", "类别", "补训原因"}}
 	for i, f := range all {
-		s.add(i+1, f.Unit, f.CadreID, f.Name, a.rankTitle(f.Rank), labelOr(categoryZH, f.Category), makeupText(f.Makeup))
+		s.add(i+1, f.Unit, f.CadreID, f.Name, a.rankTitle(f.Rank), zh(f.Category), makeupText(f.Makeup))
 	}
 	return a.exportSheet(c, format, s)
 }
@@ -289,7 +289,7 @@ func recordsSheet(cadre training.Cadre, year int, recs []training.Record) *sheet
 		if src == "" {
 			src = r.Source
 		}
-		s.add(i+1, r.ID, kindZH[r.Kind], ft, r.CourseTitle, r.Institution, r.StartDate, r.EndDate, studied,
+		s.add(i+1, r.ID, zh(string(r.Kind)), ft, r.CourseTitle, r.Institution, r.StartDate, r.EndDate, studied,
 			days, r.Hours, assess, status, src)
 	}
 	return s
