@@ -103,23 +103,20 @@ func sumHours(a, b training.Hours) (training.Hours, error) {
 	return a + b, nil
 }
 
-// updateFacts stores the cadre's facts of FactsYears (the store skips those that did not change
-// and moves the unit rollups with them).
-func (s *Service) updateFacts(ctx context.Context, c training.Cadre, recs []training.Record) error {
+// cadreFactsNow derives the cadre's facts of FactsYears.
+func (s *Service) cadreFactsNow(c training.Cadre, recs []training.Record) ([]training.Facts, error) {
 	now := s.now().UTC()
+	var out []training.Facts
 	for _, y := range s.FactsYears() {
 		f, ok, err := s.CadreFacts(c, recs, y, now)
 		if err != nil {
-			return fmt.Errorf("facts of %s for %d: %w", c.ID, y, err)
+			return nil, fmt.Errorf("facts of %s for %d: %w", c.ID, y, err)
 		}
-		if !ok {
-			continue
-		}
-		if err := s.Store.PutFacts(ctx, f); err != nil {
-			return err
+		if ok {
+			out = append(out, f)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // ---- lists

@@ -358,12 +358,25 @@ type CadreLoader interface {
 }
 
 // evaluateForRecompute evaluates the stored cadre as of asOf, without explanations (what a
-// snapshot keeps), and returns the cadre, and the
-// stored snapshot when the store hands it over in the same read (CadreLoader: storedKnown).
-// Every recompute goes through it, so it also brings the cadre's report facts (and with them the
-// unit rollups) up to date from the records it read: those of the evaluation and of the facts
-// (recomputeSpan).
+// snapshot keeps), and returns the cadre, and the stored snapshot when the store hands it over
+// in the same read (CadreLoader: storedKnown). Every recompute goes through it, so it also brings
+// the cadre's report facts (and with them the unit rollups) up to date from the records it read:
+// those of the evaluation and of the facts (recomputeSpan).
 func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf training.Date) (st training.Status, c training.Cadre, stored *training.Status, storedKnown bool, err error) {
+	var facts []training.Facts
+	st, c, stored, storedKnown, err = s.evaluateCollect(ctx, cadreID, asOf, &facts)
+	if err == nil {
+		err = s.Store.PutFacts(ctx, facts...)
+	}
+	if err != nil {
+		return training.Status{}, c, nil, false, err
+	}
+	return st, c, stored, storedKnown, nil
+}
+
+// evaluateCollect is evaluateForRecompute that appends the cadre's facts to *facts instead of
+// storing them, so a fan-out stores a batch's facts in one PutFacts.
+func (s *Service) evaluateCollect(ctx context.Context, cadreID string, asOf training.Date, facts *[]training.Facts) (st training.Status, c training.Cadre, stored *training.Status, storedKnown bool, err error) {
 	var recs []training.Record
 	if l, ok := s.Store.(CadreLoader); ok {
 		c, recs, stored, err = l.LoadCadre(ctx, cadreID)
@@ -378,9 +391,11 @@ func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf
 	if err != nil {
 		return training.Status{}, c, nil, false, err
 	}
-	if err := s.updateFacts(ctx, c, recs); err != nil {
+	fs, err := s.cadreFactsNow(c, recs)
+	if err != nil {
 		return training.Status{}, c, nil, false, err
 	}
+	*facts = append(*facts, fs...)
 	return st.WithoutExplain(), c, stored, storedKnown, nil
 }
 
@@ -519,6 +534,10 @@ func (s *Service) recomputeUnit(ctx context.Context, unit string, asOf training.
 			sts := make([]training.Status, 0, recomputeBatch)
 			for ids := range batches {
 				sts = sts[:0]
+				var (
+					facts     []training.Facts
+					evaluated []string
+				)
 				done := 0
 				for _, id := range ids {
 					if repair {
@@ -529,11 +548,12 @@ func (s *Service) recomputeUnit(ctx context.Context, unit string, asOf training.
 						}
 						continue
 					}
-					st, c, stored, storedKnown, err := s.evaluateForRecompute(ctx, id, asOf)
+					st, c, stored, storedKnown, err := s.evaluateCollect(ctx, id, asOf, &facts)
 					if err != nil {
 						fail(id, err)
 						continue
 					}
+					evaluated = append(evaluated, id)
 					if err := s.statusNotices(ctx, c, stored, storedKnown, st); err != nil {
 						fail(id, fmt.Errorf("notices: %w", err))
 						continue
@@ -543,6 +563,14 @@ func (s *Service) recomputeUnit(ctx context.Context, unit string, asOf training.
 						continue
 					}
 					sts = append(sts, st)
+				}
+				// The batch's report facts first, in one write: a cadre counts as recomputed only
+				// once its facts and its snapshot are stored.
+				if err := s.Store.PutFacts(ctx, facts...); err != nil {
+					for _, id := range evaluated {
+						fail(id, fmt.Errorf("store report facts: %w", err))
+					}
+					continue
 				}
 				if _, err := s.Store.PutSnapshots(ctx, sts); err != nil {
 					for _, st := range sts {

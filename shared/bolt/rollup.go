@@ -66,22 +66,32 @@ func storedFacts(tx *bbolt.Tx, cadreID string, year int) (training.Facts, bool, 
 	return f, found, err
 }
 
-// PutFacts stores f and moves the cadre's contribution between unit rollups in one transaction.
-// A first read-only look skips the write when nothing would change.
-func (s *Store) PutFacts(ctx context.Context, f training.Facts) error {
-	if err := validID("cadre_id", f.CadreID); err != nil {
-		return err
+// PutFacts stores the facts and moves each cadre's contribution between unit rollups, all in one
+// transaction. A first read-only look leaves out the facts that would change nothing, and skips
+// the write when none would.
+func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
+	for _, f := range fs {
+		if err := validID("cadre_id", f.CadreID); err != nil {
+			return err
+		}
+		if strings.Contains(f.Unit, sep) || f.Year < 1 || f.Year > 9999 {
+			return training.Errorf(training.EINVALID, "facts of cadre %s: bad unit or year", f.CadreID)
+		}
 	}
-	if strings.Contains(f.Unit, sep) || f.Year < 1 || f.Year > 9999 {
-		return training.Errorf(training.EINVALID, "facts of cadre %s: bad unit or year", f.CadreID)
-	}
-	var skip bool
+	var changed []training.Facts
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		cur, found, err := storedFacts(tx, f.CadreID, f.Year)
-		skip = found && (cur.ComputedAt.After(f.ComputedAt) || cur.Same(f))
-		return err
+		for _, f := range fs {
+			cur, found, err := storedFacts(tx, f.CadreID, f.Year)
+			if err != nil {
+				return err
+			}
+			if !found || !(cur.ComputedAt.After(f.ComputedAt) || cur.Same(f)) {
+				changed = append(changed, f)
+			}
+		}
+		return nil
 	})
-	if err != nil || skip {
+	if err != nil || len(changed) == 0 {
 		return err
 	}
 	err = s.update(ctx, func(tx *bbolt.Tx) error {
@@ -93,45 +103,54 @@ func (s *Store) PutFacts(ctx context.Context, f training.Facts) error {
 			}
 			bkts[i] = b
 		}
-		ptr, units, makeup, rollups := bkts[0], bkts[1], bkts[2], bkts[3]
-		y := yearKey(f.Year)
-		cur, found, err := storedFacts(tx, f.CadreID, f.Year)
-		if err != nil {
-			return err
-		}
-		if found && (cur.ComputedAt.After(f.ComputedAt) || cur.Same(f)) {
-			return nil
-		}
-		if found {
-			old := key(y, cur.Unit, f.CadreID)
-			if err := units.Delete(old); err != nil {
-				return err
-			}
-			if err := makeup.Delete(old); err != nil {
-				return err
-			}
-			if err := addRollup(rollups, key(y, cur.Unit), training.Tally{}.Minus(cur.Tally())); err != nil {
-				return err
+		for _, f := range changed {
+			if err := putFactsTx(tx, bkts, f); err != nil {
+				return fmt.Errorf("facts of cadre %s for %d: %w", f.CadreID, f.Year, err)
 			}
 		}
-		k := key(y, f.Unit, f.CadreID)
-		if err := put(units, k, f); err != nil {
-			return err
-		}
-		if len(f.Makeup) > 0 {
-			if err := makeup.Put(k, nil); err != nil {
-				return err
-			}
-		}
-		if err := ptr.Put(key(y, f.CadreID), []byte(f.Unit)); err != nil {
-			return err
-		}
-		return addRollup(rollups, key(y, f.Unit), f.Tally())
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("putting facts of cadre %s for %d: %w", f.CadreID, f.Year, err)
+		return fmt.Errorf("putting facts: %w", err)
 	}
 	return nil
+}
+
+func putFactsTx(tx *bbolt.Tx, bkts [4]*bbolt.Bucket, f training.Facts) error {
+	ptr, units, makeup, rollups := bkts[0], bkts[1], bkts[2], bkts[3]
+	y := yearKey(f.Year)
+	cur, found, err := storedFacts(tx, f.CadreID, f.Year)
+	if err != nil {
+		return err
+	}
+	if found && (cur.ComputedAt.After(f.ComputedAt) || cur.Same(f)) {
+		return nil
+	}
+	if found {
+		old := key(y, cur.Unit, f.CadreID)
+		if err := units.Delete(old); err != nil {
+			return err
+		}
+		if err := makeup.Delete(old); err != nil {
+			return err
+		}
+		if err := addRollup(rollups, key(y, cur.Unit), training.Tally{}.Minus(cur.Tally())); err != nil {
+			return err
+		}
+	}
+	k := key(y, f.Unit, f.CadreID)
+	if err := put(units, k, f); err != nil {
+		return err
+	}
+	if len(f.Makeup) > 0 {
+		if err := makeup.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	if err := ptr.Put(key(y, f.CadreID), []byte(f.Unit)); err != nil {
+		return err
+	}
+	return addRollup(rollups, key(y, f.Unit), f.Tally())
 }
 
 func addRollup(b *bbolt.Bucket, k []byte, d training.Tally) error {

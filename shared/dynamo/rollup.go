@@ -107,8 +107,18 @@ func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[
 	return out, nil
 }
 
-// PutFacts replaces the cadre's facts of the year and moves its counters, in one transaction.
-func (s *Store) PutFacts(ctx context.Context, f training.Facts) error {
+// PutFacts replaces each cadre's facts of the year and moves its counters, one transaction per
+// facts that changed.
+func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
+	for _, f := range fs {
+		if err := s.putFacts(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) putFacts(ctx context.Context, f training.Facts) error {
 	if f.CadreID == "" || f.Year < 1 || f.Year > 9999 {
 		return training.Errorf(training.EINVALID, "facts need a cadre id and a year")
 	}

@@ -217,12 +217,14 @@ type RollupStore interface {
 	// GetFacts returns the cadre's stored facts for each of years that has them.
 	GetFacts(ctx context.Context, cadreID string, years []int) (map[int]Facts, error)
 
-	// PutFacts stores f as the cadre's facts of f.Year, unless the stored ones have a later
-	// ComputedAt or say the same (Same): then nothing changes. In the same atomic step it moves
-	// the cadre's contribution in the unit rollups: the stored facts' Tally is taken from their
-	// unit's rollup and f's added to f.Unit's, and the cadre's 补训 entry follows f.Makeup. So
-	// every UnitRollup is at all times the sum of the stored facts of its unit.
-	PutFacts(ctx context.Context, f Facts) error
+	// PutFacts stores each f as its cadre's facts of f.Year, unless the stored ones have a later
+	// ComputedAt or say the same (Same): then that f changes nothing. In the same atomic step it
+	// moves the cadre's contribution in the unit rollups: the stored facts' Tally is taken from
+	// their unit's rollup and f's added to f.Unit's, and the cadre's 补训 entry follows f.Makeup.
+	// So every UnitRollup is at all times the sum of the stored facts of its unit. A store may
+	// write several facts in one step (the embedded store: one transaction); on error any subset
+	// may have been written, each whole.
+	PutFacts(ctx context.Context, fs ...Facts) error
 
 	// ListFacts returns up to limit facts of the year in the unit subtree (by whole segments, ""
 	// = all), ordered by unit then cadre id, starting after `after` (nil: from the start).
