@@ -43,7 +43,7 @@ func (a *API) corrections(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	a.recomputeAfterProfileChange(c, cadre.ID)
-	return http.StatusOK, cadre, nil
+	return http.StatusOK, cadreView(c.lang(), cadre), nil
 }
 
 // objectArray reads an optional array of objects; each item reads its fields as name[i].field.
