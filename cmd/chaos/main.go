@@ -143,7 +143,12 @@ func run(o options) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer os.RemoveAll(dir)
+	keep := false
+	defer func() {
+		if !keep {
+			os.RemoveAll(dir)
+		}
+	}()
 	logf, err := os.Create(filepath.Join(dir, "cadred.log"))
 	if err != nil {
 		return false, err
@@ -333,7 +338,12 @@ func run(o options) (bool, error) {
 		len(items), len(batches), o.senders, acked.Load(), retries.Load(), o.kills, ingest.Seconds())
 	fmt.Printf("lost %d, doubled %d, forms missing %d (form entries caught up %.1fs after the ingest)\n",
 		lost, doubled, formsMissing, time.Since(catchUp).Seconds())
-	return lost == 0 && doubled == 0 && formsMissing == 0, nil
+	ok := lost == 0 && doubled == 0 && formsMissing == 0
+	if !ok {
+		keep = true
+		fmt.Printf("kept the data dir and the server's log for a look: %s\n", dir)
+	}
+	return ok, nil
 }
 
 var cadreIndex map[string]string

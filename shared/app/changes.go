@@ -47,14 +47,30 @@ func (f *ChangeFailure) Unwrap() error { return f.Err }
 // store error; the statuses evaluated before it are stored first. A change for a cadre that no
 // longer exists is skipped (there is nothing to recompute).
 //
-// Form entries are written from the change's new image when it carries one (it is the record as
-// stored by that very write, and the feed delivers the changes of one record in order), so the
-// record is not read again; a change without an image reads the record.
+// Form entries are written from the change's new image when it carries one (changedRecord), so
+// the record is not read again, and the entries of the batch's new full-time records are written
+// together (one PutFormEntries: one transaction on the embedded store) before any withdrawal and
+// at the end.
 func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, work ChangeWork) error {
 	done := map[string]bool{}
 	var pending []training.Status
 	firstPending := -1 // the change whose cadre's status is the first in pending
+	var entries []training.FormEntry
+	firstEntry := -1 // the change whose entries are the first in entries
+	flushEntries := func() error {
+		if len(entries) == 0 {
+			return nil
+		}
+		if err := s.Store.PutFormEntries(ctx, entries); err != nil {
+			return &ChangeFailure{Index: firstEntry, Err: fmt.Errorf("store %d form entries: %w", len(entries), err)}
+		}
+		entries, firstEntry = entries[:0], -1
+		return nil
+	}
 	flush := func() error {
+		if err := flushEntries(); err != nil {
+			return err
+		}
 		if len(pending) == 0 {
 			return nil
 		}
@@ -76,8 +92,25 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 			return fail(&ChangeFailure{Index: i, Err: fmt.Errorf("undecodable change %s: %s", ch.Seq, ch.Undecodable)})
 		}
 		if work&WorkForms != 0 {
-			if err := s.syncChangeForms(ctx, ch); err != nil {
+			rec, err := s.changedRecord(ctx, ch)
+			switch {
+			case err != nil:
 				return fail(&ChangeFailure{Index: i, Err: err})
+			case rec == nil || rec.Kind != training.KindCentralized || !rec.FullTime:
+				// only full-time centralized training is entered in a form (docs/rules.md §4)
+			case rec.Status == training.StatusVoided:
+				// Entries of the batch are written first: a void must find what it withdraws.
+				if err := flushEntries(); err != nil {
+					return fail(err.(*ChangeFailure))
+				}
+				if err := s.SyncFormEntries(ctx, *rec); err != nil {
+					return fail(&ChangeFailure{Index: i, Err: err})
+				}
+			default:
+				if firstEntry < 0 {
+					firstEntry = i
+				}
+				entries = append(entries, training.FormEntries(*rec, s.now().UTC())...)
 			}
 		}
 		if work&WorkCalls != 0 && ch.New != nil {
@@ -111,27 +144,24 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 	return flush()
 }
 
-// syncChangeForms handles the form entries of one change: only full-time centralized training
-// is ever entered in a form (docs/rules.md §4), so other records cost nothing.
-func (s *Service) syncChangeForms(ctx context.Context, ch training.Change) error {
-	rec := ch.New
-	if rec == nil {
-		if ch.RecordID == "" {
-			return nil
-		}
-		r, err := s.Store.GetRecord(ctx, ch.RecordID)
-		if training.ErrorCode(err) == training.ENOTFOUND {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rec = &r
+// changedRecord is the record as the change carries it (its new image: the record as that very
+// write stored it, and the feed delivers the changes of one record in order), or read from the
+// store for a change without an image; nil when there is none.
+func (s *Service) changedRecord(ctx context.Context, ch training.Change) (*training.Record, error) {
+	if ch.New != nil {
+		return ch.New, nil
 	}
-	if rec.Kind != training.KindCentralized || !rec.FullTime {
-		return nil
+	if ch.RecordID == "" {
+		return nil, nil
 	}
-	return s.SyncFormEntries(ctx, *rec)
+	r, err := s.Store.GetRecord(ctx, ch.RecordID)
+	if training.ErrorCode(err) == training.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // RepairRecord rebuilds the form entries of one record from its stored state and recomputes its

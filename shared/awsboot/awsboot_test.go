@@ -42,14 +42,14 @@ func fixture[T any](tb testing.TB, name string) T {
 // parts cannot produce.
 type faultyStore struct {
 	training.Store
-	putFormEntry func(context.Context, training.FormEntry) error
+	putFormEntries func(context.Context, []training.FormEntry) error
 }
 
-func (f *faultyStore) PutFormEntry(ctx context.Context, e training.FormEntry) error {
-	if f.putFormEntry != nil {
-		return f.putFormEntry(ctx, e)
+func (f *faultyStore) PutFormEntries(ctx context.Context, es []training.FormEntry) error {
+	if f.putFormEntries != nil {
+		return f.putFormEntries(ctx, es)
 	}
-	return f.Store.PutFormEntry(ctx, e)
+	return f.Store.PutFormEntries(ctx, es)
 }
 
 func newStore(t *testing.T) *faultyStore {
@@ -126,7 +126,7 @@ func TestStreamHandlerReportsPoisonAlone(t *testing.T) {
 // retries from it.
 func TestStreamHandlerStoreFailure(t *testing.T) {
 	st := newStore(t)
-	st.putFormEntry = func(context.Context, training.FormEntry) error { return errors.New("throttled") }
+	st.putFormEntries = func(context.Context, []training.FormEntry) error { return errors.New("throttled") }
 	ev := fixture[events.DynamoDBEvent](t, "record-stream-event.json")
 	resp, err := streamHandler(app.New(st), app.WorkForms, quiet)(context.Background(), ev)
 	if err != nil {

@@ -206,27 +206,43 @@ func (s *Store) ListCadres(ctx context.Context, unitPrefix, cursor string, limit
 
 // PutFormEntry creates or refreshes the active entry; a withdrawn entry stays as it is.
 func (s *Store) PutFormEntry(ctx context.Context, e training.FormEntry) error {
-	for _, f := range []struct{ name, v string }{{"cadre_id", e.CadreID}, {"form", string(e.Form)}, {"record_id", e.RecordID}} {
-		if err := validID(f.name, f.v); err != nil {
-			return err
+	return s.PutFormEntries(ctx, []training.FormEntry{e})
+}
+
+// PutFormEntries puts every entry as PutFormEntry does, in one transaction (one fsync).
+func (s *Store) PutFormEntries(ctx context.Context, es []training.FormEntry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	for i := range es {
+		e := &es[i]
+		for _, f := range []struct{ name, v string }{{"cadre_id", e.CadreID}, {"form", string(e.Form)}, {"record_id", e.RecordID}} {
+			if err := validID(f.name, f.v); err != nil {
+				return err
+			}
 		}
 	}
-	e.Status, e.Withdrawal = training.EntryActive, nil
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bktFormEntries)
-		k := key(e.CadreID, string(e.Form), e.RecordID)
-		var cur training.FormEntry
-		found, err := get(b, k, &cur)
-		if err != nil {
-			return err
+		for _, e := range es {
+			e.Status, e.Withdrawal = training.EntryActive, nil
+			k := key(e.CadreID, string(e.Form), e.RecordID)
+			var cur training.FormEntry
+			found, err := get(b, k, &cur)
+			if err != nil {
+				return err
+			}
+			if found && cur.Status == training.EntryWithdrawn {
+				continue
+			}
+			if err := put(b, k, e); err != nil {
+				return fmt.Errorf("putting %s entry of record %s: %w", e.Form, e.RecordID, err)
+			}
 		}
-		if found && cur.Status == training.EntryWithdrawn {
-			return nil
-		}
-		return put(b, k, e)
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("putting %s entry of record %s: %w", e.Form, e.RecordID, err)
+		return fmt.Errorf("putting %d form entries: %w", len(es), err)
 	}
 	return nil
 }

@@ -580,6 +580,17 @@ func unmarshalStatus(cadreID string, item map[string]types.AttributeValue) (trai
 // ---- form entries
 
 // PutFormEntry puts the entry on condition that no withdrawn entry has its key.
+// PutFormEntries puts each entry with PutFormEntry: each is a conditional write (a withdrawn entry
+// stays withdrawn), which BatchWriteItem cannot express.
+func (s *Store) PutFormEntries(ctx context.Context, es []training.FormEntry) error {
+	for _, e := range es {
+		if err := s.PutFormEntry(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) PutFormEntry(ctx context.Context, e training.FormEntry) error {
 	item, err := attributevalue.MarshalMap(toFormEntryItem(e))
 	if err != nil {

@@ -24,9 +24,9 @@ import (
 // cannot produce on demand.
 type faultyStore struct {
 	training.Store
-	mu           sync.Mutex
-	readChanges  func(ctx context.Context, cursor string, limit int) ([]training.Change, string, error)
-	putFormEntry func(context.Context, training.FormEntry) error
+	mu             sync.Mutex
+	readChanges    func(ctx context.Context, cursor string, limit int) ([]training.Change, string, error)
+	putFormEntries func(context.Context, []training.FormEntry) error
 }
 
 func (f *faultyStore) ReadChanges(ctx context.Context, cursor string, limit int) ([]training.Change, string, error) {
@@ -39,14 +39,14 @@ func (f *faultyStore) ReadChanges(ctx context.Context, cursor string, limit int)
 	return f.Store.ReadChanges(ctx, cursor, limit)
 }
 
-func (f *faultyStore) PutFormEntry(ctx context.Context, e training.FormEntry) error {
+func (f *faultyStore) PutFormEntries(ctx context.Context, es []training.FormEntry) error {
 	f.mu.Lock()
-	fn := f.putFormEntry
+	fn := f.putFormEntries
 	f.mu.Unlock()
 	if fn != nil {
-		return fn(ctx, e)
+		return fn(ctx, es)
 	}
-	return f.Store.PutFormEntry(ctx, e)
+	return f.Store.PutFormEntries(ctx, es)
 }
 
 func start(t *testing.T, st training.Store, dir string) *server.Server {
@@ -151,14 +151,16 @@ func TestFailingChangeIsRetriedThenDeadLetteredAndRedriven(t *testing.T) {
 		}
 	}
 	var attempts int
-	st.putFormEntry = func(ctx context.Context, e training.FormEntry) error {
-		if e.CadreID == "c-1" {
-			st.mu.Lock()
-			attempts++
-			st.mu.Unlock()
-			return errors.New("disk full")
+	st.putFormEntries = func(ctx context.Context, es []training.FormEntry) error {
+		for _, e := range es {
+			if e.CadreID == "c-1" {
+				st.mu.Lock()
+				attempts++
+				st.mu.Unlock()
+				return errors.New("disk full")
+			}
 		}
-		return st.Store.PutFormEntry(ctx, e)
+		return st.Store.PutFormEntries(ctx, es)
 	}
 	for _, r := range []training.Record{fullTime("c-1", "e1"), fullTime("c-2", "e2")} {
 		if _, err := svc.SubmitRecord(ctx, nil, r, false); err != nil {

@@ -1026,6 +1026,24 @@ func testFormEntries(t *testing.T, newStore func(t *testing.T) training.Store) {
 			check(t)
 		})
 
+		// PutFormEntries is PutFormEntry for many: a withdrawn entry stays withdrawn, the
+		// others are put, in one call.
+		t.Run("PutManyKeepsWithdrawn", func(t *testing.T) {
+			again := apr
+			again.Line = "re-entered in a batch"
+			if err := s.PutFormEntries(ctx, []training.FormEntry{again, keep}); err != nil {
+				t.Fatalf("PutFormEntries: %v", err)
+			}
+			check(t)
+			fresh := entry("c3", training.FormAppraisal, "r9", "2024-07-01")
+			if err := s.PutFormEntries(ctx, []training.FormEntry{fresh}); err != nil {
+				t.Fatalf("PutFormEntries: %v", err)
+			}
+			if got := mustList(t, s, "c3", training.FormAppraisal); len(got) != 1 {
+				t.Fatalf("ListFormEntries(c3) after PutFormEntries: %v", entryIDs(got))
+			}
+		})
+
 		t.Run("UnknownRecord", func(t *testing.T) {
 			n, err := s.WithdrawFormEntries(ctx, "c1", "nope", w2)
 			if err != nil {

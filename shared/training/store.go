@@ -94,6 +94,10 @@ type FormStore interface {
 	// entry already withdrawn stays withdrawn (withdrawal is for good): nothing changes, nil.
 	PutFormEntry(ctx context.Context, e FormEntry) error
 
+	// PutFormEntries puts every entry as PutFormEntry does, in as few writes as the store can
+	// (one transaction on the embedded store); on an error some may have been put.
+	PutFormEntries(ctx context.Context, es []FormEntry) error
+
 	// ListFormEntries returns the cadre's entries in the form, withdrawn ones included, newest
 	// start date first (then by record id).
 	ListFormEntries(ctx context.Context, cadreID string, form FormKind) ([]FormEntry, error)
