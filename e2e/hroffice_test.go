@@ -257,4 +257,24 @@ func testChinese(t *testing.T, e *env) {
 	if c := r.json(t); c["category_label"] != "乡科级和一级主任科员及相当层次职级以下" {
 		t.Errorf("profile category_label %v", c["category_label"])
 	}
+	// The unit list labels its states too.
+	zhStates := map[string]string{"met": "已达标", "on_track": "进度正常", "at_risk": "有未达标风险", "unmet": "未达标"}
+	eventually(t, "the cadre in the unit list, labelled in Chinese", func() string {
+		r := e.do(t, req{method: "GET", path: "/v1/cadres?unit=" + unitCQ + "&limit=100", key: keyCQ, header: zh})
+		wantStatus(t, r, 200)
+		cadres, _ := r.json(t)["cadres"].([]any)
+		for _, x := range cadres {
+			c := x.(map[string]any)
+			if c["cadre_id"] != id {
+				continue
+			}
+			reqs, _ := c["requirements"].([]any)
+			if c["overall_label"] == zhStates[c["overall"].(string)] && len(reqs) > 0 &&
+				reqs[0].(map[string]any)["state_label"] == zhStates[reqs[0].(map[string]any)["state"].(string)] {
+				return ""
+			}
+			return fmt.Sprint(c)
+		}
+		return "not listed yet: " + string(r.body)
+	})
 }

@@ -52,18 +52,35 @@ func (a *API) exportSheet(c *call, format string, s *sheet) (int, any, error) {
 
 // ListView is GET /v1/cadres.
 type ListView struct {
-	Cadres     []training.Facts `json:"cadres"`
-	NextCursor string           `json:"next_cursor,omitempty"`
+	Cadres     []FactsView `json:"cadres"`
+	NextCursor string      `json:"next_cursor,omitempty"`
 }
 
-func factsViews(fs []training.Facts) []training.Facts {
-	out := make([]training.Facts, len(fs))
+// FactsView is a cadre's status summary with labels beside its codes, in the caller's language.
+type FactsView struct {
+	training.Facts
+	CategoryLabel string          `json:"category_label"`
+	OverallLabel  string          `json:"overall_label"`
+	Requirements  []FactStateView `json:"requirements"`
+}
+
+// FactStateView is one requirement's state, labelled.
+type FactStateView struct {
+	training.FactState
+	Label      string `json:"label"`
+	StateLabel string `json:"state_label"`
+}
+
+func factsViews(l lang, fs []training.Facts) []FactsView {
+	out := make([]FactsView, len(fs))
 	for i, f := range fs {
 		f.ComputedAt = f.ComputedAt.In(training.CST)
-		if f.Requirements == nil {
-			f.Requirements = []training.FactState{}
+		v := FactsView{Facts: f, CategoryLabel: label(l, f.Category), OverallLabel: label(l, string(f.Overall)),
+			Requirements: make([]FactStateView, len(f.Requirements))}
+		for j, r := range f.Requirements {
+			v.Requirements[j] = FactStateView{FactState: r, Label: label(l, r.ID), StateLabel: label(l, string(r.State))}
 		}
-		out[i] = f
+		out[i] = v
 	}
 	return out
 }
@@ -85,7 +102,7 @@ func (a *API) listCadres(c *call) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, ListView{Cadres: factsViews(page.Items), NextCursor: page.NextCursor}, nil
+		return http.StatusOK, ListView{Cadres: factsViews(c.lang(), page.Items), NextCursor: page.NextCursor}, nil
 	}
 	all, err := a.allPages(func(cursor string) (app.ListPage, error) {
 		lq.Cursor, lq.Limit = cursor, app.MaxListLimit
@@ -245,7 +262,7 @@ func (a *API) makeupList(c *call) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, ListView{Cadres: factsViews(page.Items), NextCursor: page.NextCursor}, nil
+		return http.StatusOK, ListView{Cadres: factsViews(c.lang(), page.Items), NextCursor: page.NextCursor}, nil
 	}
 	all, err := a.allPages(func(cursor string) (app.ListPage, error) {
 		mq.Cursor, mq.Limit = cursor, app.MaxListLimit
