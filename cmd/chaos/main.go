@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ import (
 
 type options struct {
 	cadred, config, platform, hrKey string
+	cadredArgs                      string
 	items, senders, kills, batch    int
 	cadres                          int
 	timeout                         time.Duration
@@ -42,6 +44,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.cadred, "cadred", "bin/cadred", "the cadred binary to crash")
+	flag.StringVar(&o.cadredArgs, "cadred-args", "", "more flags for cadred, space-separated (e.g. -pprof 127.0.0.1:6060)")
 	flag.StringVar(&o.config, "config", apiclient.DefaultConfig(), "configuration file (API keys and platform secrets)")
 	flag.StringVar(&o.platform, "platform", "elearn-demo", "platform sending the completions")
 	flag.StringVar(&o.hrKey, "hr-key", "demo-hr-key-cq", "HR API key covering cn/cq")
@@ -65,6 +68,7 @@ func main() {
 // server is the cadred process under test.
 type server struct {
 	bin, dataDir, addr, config string
+	args                       []string
 	mu                         sync.Mutex
 	cmd                        *exec.Cmd
 	log                        *os.File
@@ -73,7 +77,7 @@ type server struct {
 func (s *server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmd := exec.Command(s.bin, "-addr", s.addr, "-store", "embedded", "-data-dir", s.dataDir, "-config", s.config)
+	cmd := exec.Command(s.bin, append([]string{"-addr", s.addr, "-store", "embedded", "-data-dir", s.dataDir, "-config", s.config}, s.args...)...)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return err
@@ -157,7 +161,7 @@ func run(o options) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	srv := &server{bin: o.cadred, dataDir: filepath.Join(dir, "data"), addr: addr, config: o.config, log: logf}
+	srv := &server{bin: o.cadred, dataDir: filepath.Join(dir, "data"), addr: addr, config: o.config, log: logf, args: strings.Fields(o.cadredArgs)}
 	if err := srv.start(); err != nil {
 		return false, err
 	}

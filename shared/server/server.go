@@ -70,6 +70,9 @@ type Options struct {
 	RetryBackoff time.Duration
 	// MaxConns caps open client connections (default 1024).
 	MaxConns int
+	// ReadTimeout bounds reading one request, headers and body (default 30 s): a client that
+	// trickles its body is cut off. The header alone has 10 s.
+	ReadTimeout time.Duration
 	// ScheduleEvery additionally runs the daily recompute at this interval (0: only at 02:00).
 	ScheduleEvery time.Duration
 	// Now is the service's clock (default time.Now).
@@ -132,6 +135,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
 	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = readTimeout
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
@@ -173,8 +179,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	s.ln = limitListener(ln, o.MaxConns)
 	s.http = &http.Server{
 		Handler:           api,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
+		ReadHeaderTimeout: min(readHeaderTimeout, o.ReadTimeout),
+		ReadTimeout:       o.ReadTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,4 +190,44 @@ func TestFailingChangeIsRetriedThenDeadLetteredAndRedriven(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, server.DeadLetterFile)); !os.IsNotExist(err) {
 		t.Fatalf("the dead-letter file is still there: %v", err)
 	}
+}
+
+// TestTricklingClientIsCutOff: a client that sends its body a byte at a time is not held for ever:
+// the server answers or closes the connection once the read timeout has passed.
+func TestTricklingClientIsCutOff(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.LoadFile("../../config/demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Start(context.Background(), server.Options{
+		Addr: "127.0.0.1:0", Store: openStore(t, dir), StoreKind: "embedded", Config: config.Static(cfg), DataDir: dir,
+		ReadTimeout: 300 * time.Millisecond, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PUT /v1/cadres/c-1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-hr-key-cq\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+	ended := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, conn) // returns when the server closes the connection
+		close(ended)
+	}()
+	for i := 0; i < 200; i++ { // a byte every 50 ms: at most 10 s, far past the timeout
+		select {
+		case <-ended:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if _, err := conn.Write([]byte(" ")); err != nil {
+			return // the server closed it
+		}
+	}
+	t.Fatal("the server still holds a client that trickles its body 10 s later")
 }
