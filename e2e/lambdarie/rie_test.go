@@ -406,7 +406,9 @@ func start(t *testing.T, rie, id string, tmpl tmplFunction, ddb string) *functio
 			exe)
 		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, environ, out, out
 		// Its own process group: RIE starts the bootstrap (and qemu) as children; all go at cleanup.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// Should the test binary die first (a -timeout panic runs no cleanup), the kernel kills RIE,
+		// and a bootstrap whose Runtime API is gone exits by itself.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", rie, err)
 		}
