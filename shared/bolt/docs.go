@@ -18,7 +18,7 @@ func (s *Store) GetDoc(ctx context.Context, kind, id string) (training.Doc, erro
 	}
 	var d training.Doc
 	var found bool
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
 		found, err = get(tx.Bucket(bktDocs), key(kind, id), &d)
 		return err
@@ -111,7 +111,7 @@ func (s *Store) ListDocs(ctx context.Context, kind, idPrefix, cursor string, lim
 	}
 	var out []training.Doc
 	next := ""
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		cur := tx.Bucket(bktDocs).Cursor()
 		k, v := cur.Seek(start)
 		if after != nil && bytes.Compare(after, start) >= 0 {

@@ -31,7 +31,7 @@ func yearKey(y int) string { return fmt.Sprintf("%04d", y) }
 // GetFacts returns the cadre's stored facts of each of years that has them.
 func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[int]training.Facts, error) {
 	out := map[int]training.Facts{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		for _, y := range years {
 			f, found, err := storedFacts(tx, cadreID, y)
 			if err != nil {
@@ -79,7 +79,7 @@ func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 		}
 	}
 	var changed []training.Facts
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		for _, f := range fs {
 			cur, found, err := storedFacts(tx, f.CadreID, f.Year)
 			if err != nil {
@@ -208,7 +208,7 @@ func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, afte
 	}
 	var out []training.Facts
 	more := false
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		units := tx.Bucket(bktFactsUnits)
 		b := units
 		if makeupOnly {
@@ -237,7 +237,7 @@ func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, afte
 // ListRollups returns the year's rollups of the units in the subtree, ordered by unit.
 func (s *Store) ListRollups(ctx context.Context, year int, unitPrefix string) ([]training.UnitRollup, error) {
 	var out []training.UnitRollup
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bktRollups)
 		return subtreeScan(b, year, unitPrefix, nil, func(k []byte, unit, _ string) (bool, error) {
 			t := training.Tally{}
