@@ -114,6 +114,7 @@ func startServer(t *testing.T, kind string, opts ...func(*server.Options)) *env 
 		DataDir:      dir,
 		Poll:         100 * time.Millisecond,
 		RetryBackoff: 50 * time.Millisecond,
+		WriteTimeout: 5 * time.Minute, // a 100-item batch on DynamoDB Local on a loaded machine
 		Log:          logger(t),
 	}
 	for _, opt := range opts {

@@ -73,6 +73,8 @@ type Options struct {
 	// ReadTimeout bounds reading one request, headers and body (default 30 s): a client that
 	// trickles its body is cut off. The header alone has 10 s.
 	ReadTimeout time.Duration
+	// WriteTimeout bounds serving one request after its header was read (default 60 s).
+	WriteTimeout time.Duration
 	// ScheduleEvery additionally runs the daily recompute at this interval (0: only at 02:00).
 	ScheduleEvery time.Duration
 	// Now is the service's clock (default time.Now).
@@ -138,6 +140,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.ReadTimeout <= 0 {
 		o.ReadTimeout = readTimeout
 	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = writeTimeout
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
@@ -181,7 +186,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		Handler:           api,
 		ReadHeaderTimeout: min(readHeaderTimeout, o.ReadTimeout),
 		ReadTimeout:       o.ReadTimeout,
-		WriteTimeout:      writeTimeout,
+		WriteTimeout:      o.WriteTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
