@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cadre-training/cadretrain/shared/training"
@@ -32,83 +34,71 @@ func NewJobID() string {
 	return "job_" + hex.EncodeToString(b)
 }
 
-// FullRecomputeWorkers is the parallelism of a full recompute.
+// FullRecomputeWorkers is the parallelism of a full recompute within one segment.
 const FullRecomputeWorkers = 16
 
-// RunRecomputeJob recomputes every cadre as of job.AsOf (default today), which also queues the
-// notices of changed statuses, then does the daily notice work (DailyNotices: absences of ended
-// classes, the weekly digests on Mondays). onErr sees each cadre that failed; the count is in the
-// result. The job's progress is recorded in the store under
-// job.JobID (GET /v1/recompute/{job_id}): running with the number of cadres once counted, done
-// and failed after each batch (at most once a second), then done — or failed when listing the
-// cadres failed. Recording progress is advisory: a failed progress write does not stop the
-// recompute; the next one, or the final one, catches up.
-func (s *Service) RunRecomputeJob(ctx context.Context, job RecomputeJob, onErr func(cadreID string, err error)) (RecomputeResult, error) {
-	asOf := job.AsOf
-	if asOf.IsZero() {
-		asOf = s.Today()
-	}
-	now := s.now().UTC()
-	rec := training.Job{ID: job.JobID, Kind: JobKindRecompute, State: training.JobRunning, AsOf: asOf, CreatedAt: now, UpdatedAt: now}
-	if prev, err := s.Store.GetJob(ctx, job.JobID); err == nil {
-		rec.CreatedAt = prev.CreatedAt // queued by POST /v1/recompute
-	}
-	put := func() {
-		if job.JobID != "" {
-			rec.UpdatedAt = s.now().UTC()
-			_ = s.Store.PutJob(ctx, rec) // advisory, see above
-		}
-	}
-	total, err := s.countCadres(ctx, "")
-	if err != nil {
-		rec.State, rec.Error = training.JobFailed, "counting the cadres failed"
-		put()
-		return RecomputeResult{}, err
-	}
-	rec.Total = total
-	put()
-	last := s.now()
-	res, err := s.recomputeUnit(ctx, "", asOf, FullRecomputeWorkers, job.RepairForms, onErr, func(r RecomputeResult) {
-		rec.Done, rec.Failed = r.Recomputed, r.Failed
-		if t := s.now(); t.Sub(last) >= time.Second {
-			last = t
-			put()
-		}
-	})
-	rec.Done, rec.Failed = res.Recomputed, res.Failed
-	rec.State = training.JobDone
-	if err != nil {
-		rec.State, rec.Error = training.JobFailed, "listing the cadres failed"
-	} else if err = s.DailyNotices(ctx); err != nil {
-		rec.State, rec.Error = training.JobFailed, "the daily notices failed"
-	}
-	if rec.Total < rec.Done+rec.Failed { // cadres created while the job ran
-		rec.Total = rec.Done + rec.Failed
-	}
-	put()
-	return res, err
+// A full recompute is a checkpointed fan-out. StartJob writes the job's status (training.Job:
+// one checkpoint per segment of the cadres) and hands on one step per segment. A step
+// (RunJobStep) recomputes pages of its segment from the checkpoint, saving the checkpoint after
+// each page, until the segment ends or the step's time is up, and then hands on the next step of
+// its segment. A step that dies is run again from the last checkpoint (in AWS Lambda retries the
+// asynchronous invocation; ResumeJob hands on every unfinished segment again). The job status
+// reports done / total / failed throughout (GetJob).
+
+// JobStep is one step of a job: the next pages of one segment. In AWS it is the payload of an
+// asynchronous invocation of recompute-quota ({"recompute_step": …}).
+type JobStep struct {
+	JobID   string `json:"job_id"`
+	Segment int    `json:"segment"`
 }
 
-// JobKindRecompute is the kind of a full recompute job.
-const JobKindRecompute = "recompute"
-
-// QueueRecomputeJob records job as queued, before it is started in the background, so that its
-// status can be asked for as soon as its id is handed out.
-func (s *Service) QueueRecomputeJob(ctx context.Context, job RecomputeJob) error {
-	now := s.now().UTC()
-	return s.Store.PutJob(ctx, training.Job{ID: job.JobID, Kind: JobKindRecompute, State: training.JobQueued, AsOf: job.AsOf, CreatedAt: now, UpdatedAt: now})
+// StepHandOff hands on a step to run after the current one returns: in AWS an asynchronous
+// invocation of the recompute function itself, on one machine a goroutine.
+type StepHandOff interface {
+	HandOn(ctx context.Context, step JobStep) error
 }
 
-// Job returns a background job's recorded progress, or ENOTFOUND.
-func (s *Service) Job(ctx context.Context, id string) (training.Job, error) {
-	return s.Store.GetJob(ctx, id)
+// CadreSegmenter is implemented by stores that list their cadres in independent segments that
+// can be read in parallel (the DynamoDB store: one per shard of its unit index). A store that
+// does not is one segment, listed with ListCadres.
+type CadreSegmenter interface {
+	CadreSegments() int
+	ListCadreSegment(ctx context.Context, segment int, unitPrefix, cursor string, limit int) ([]training.Cadre, string, error)
+	CountCadreSegment(ctx context.Context, segment int, unitPrefix string) (int, error)
 }
 
-// countCadres counts the cadres of the unit subtree by paging through the unit index.
-func (s *Service) countCadres(ctx context.Context, unit string) (int, error) {
+const (
+	// JobPageSize is the number of cadres a step lists, recomputes and checkpoints at a time.
+	JobPageSize = 200
+	// A step with a deadline (a Lambda invocation) starts no page when the deadline is closer
+	// than stepMargin; one without starts at most stepPages pages before handing on.
+	stepMargin = 60 * time.Second
+	stepPages  = 25
+	// maxCheckpointRetries bounds the re-reads when other segments' checkpoints come in between.
+	maxCheckpointRetries = 50
+)
+
+func (s *Service) segments() int {
+	if sg, ok := s.Store.(CadreSegmenter); ok {
+		return sg.CadreSegments()
+	}
+	return 1
+}
+
+func (s *Service) listSegment(ctx context.Context, segment int, unit, cursor string, limit int) ([]training.Cadre, string, error) {
+	if sg, ok := s.Store.(CadreSegmenter); ok {
+		return sg.ListCadreSegment(ctx, segment, unit, cursor, limit)
+	}
+	return s.Store.ListCadres(ctx, unit, cursor, limit)
+}
+
+func (s *Service) countSegment(ctx context.Context, segment int, unit string) (int, error) {
+	if sg, ok := s.Store.(CadreSegmenter); ok {
+		return sg.CountCadreSegment(ctx, segment, unit)
+	}
 	n, cursor := 0, ""
 	for {
-		page, next, err := s.Store.ListCadres(ctx, unit, cursor, listPage)
+		page, next, err := s.Store.ListCadres(ctx, unit, cursor, 1000)
 		if err != nil {
 			return 0, err
 		}
@@ -118,4 +108,271 @@ func (s *Service) countCadres(ctx context.Context, unit string) (int, error) {
 		}
 		cursor = next
 	}
+}
+
+// JobKindRecompute is the kind of a full recompute job.
+const JobKindRecompute = "recompute"
+
+// CreateJob writes the status of a new job (queued, nothing done yet, one checkpoint per segment)
+// without starting it, so that its status can be read as soon as its id is given out. A job that
+// exists already is returned as it is.
+func (s *Service) CreateJob(ctx context.Context, job RecomputeJob) (training.Job, error) {
+	if job.JobID == "" {
+		return training.Job{}, training.Errorf(training.EINVALID, "a job needs an id")
+	}
+	now := s.now().UTC()
+	j, err := s.Store.PutJob(ctx, training.Job{
+		ID: job.JobID, Kind: JobKindRecompute, AsOf: job.AsOf, RepairForms: job.RepairForms, State: training.JobQueued,
+		Segments: make([]training.JobSegment, s.segments()), CreatedAt: now, UpdatedAt: now,
+	}, 0)
+	if training.ErrorCode(err) == training.ECONFLICT {
+		return s.Store.GetJob(ctx, job.JobID)
+	}
+	if err != nil {
+		return training.Job{}, fmt.Errorf("create job %s: %w", job.JobID, err)
+	}
+	return j, nil
+}
+
+// StartJob creates the job (CreateJob) and hands on a step for each of its unfinished segments.
+// A job that exists already (created before it was started, a start delivered twice, a schedule
+// retried) is thereby resumed.
+func (s *Service) StartJob(ctx context.Context, job RecomputeJob, h StepHandOff) (training.Job, error) {
+	j, err := s.CreateJob(ctx, job)
+	if err != nil {
+		return training.Job{}, err
+	}
+	return j, handOnUnfinished(ctx, j, h)
+}
+
+// ResumeJob hands on a step for every unfinished segment of the job: after a step failed for
+// good, each segment continues from its checkpoint. A segment whose step is still running gets a
+// second runner; the first checkpoint decides between them and the other stops.
+func (s *Service) ResumeJob(ctx context.Context, id string, h StepHandOff) (training.Job, error) {
+	j, err := s.Store.GetJob(ctx, id)
+	if err != nil {
+		return training.Job{}, err
+	}
+	return j, handOnUnfinished(ctx, j, h)
+}
+
+func handOnUnfinished(ctx context.Context, j training.Job, h StepHandOff) error {
+	if j.State == training.JobDone {
+		return nil
+	}
+	for i, g := range j.Segments {
+		if g.Finished {
+			continue
+		}
+		if err := h.HandOn(ctx, JobStep{JobID: j.ID, Segment: i}); err != nil {
+			return fmt.Errorf("hand on segment %d of job %s: %w", i, j.ID, err)
+		}
+	}
+	return nil
+}
+
+// GetJob returns a job's status, or ENOTFOUND.
+func (s *Service) GetJob(ctx context.Context, id string) (training.Job, error) {
+	return s.Store.GetJob(ctx, id)
+}
+
+// RunJobStep runs one step of a job: it counts the segment (once), then lists, recomputes and
+// checkpoints pages of it from the checkpoint until the segment ends (it then returns the job) or
+// the step's time is up (it then hands on the next step). A failure to list or to checkpoint is
+// returned, the checkpoint staying where it was, for the step to be run again; a cadre whose
+// recompute fails is counted in Failed and passed to onErr. A step whose segment has moved on
+// without it (delivered twice, or overtaken after a resume) stops at its next checkpoint.
+func (s *Service) RunJobStep(ctx context.Context, step JobStep, h StepHandOff, onErr func(cadreID string, err error)) (training.Job, error) {
+	j, err := s.Store.GetJob(ctx, step.JobID)
+	if err != nil {
+		return training.Job{}, err
+	}
+	if step.Segment < 0 || step.Segment >= len(j.Segments) {
+		return j, training.Errorf(training.EINVALID, "job %s has no segment %d", j.ID, step.Segment)
+	}
+	seg := j.Segments[step.Segment]
+	if j.State == training.JobDone || seg.Finished {
+		return j, nil
+	}
+	if !seg.Counted {
+		n, err := s.countSegment(ctx, step.Segment, j.Unit)
+		if err != nil {
+			return j, fmt.Errorf("count segment %d of job %s: %w", step.Segment, j.ID, err)
+		}
+		var ok bool
+		if j, ok, err = s.checkpoint(ctx, step, seg.Cursor, func(g *training.JobSegment) { g.Counted, g.Total = true, n }); err != nil || !ok {
+			return j, err
+		}
+		seg = j.Segments[step.Segment]
+	}
+	for pages := 0; ; pages++ {
+		if pages > 0 && stepIsUp(ctx, pages) { // every step does at least one page
+			return j, h.HandOn(ctx, step)
+		}
+		page, next, err := s.listSegment(ctx, step.Segment, j.Unit, seg.Cursor, JobPageSize)
+		if err != nil {
+			return j, fmt.Errorf("list segment %d of job %s: %w", step.Segment, j.ID, err)
+		}
+		ids := make([]string, len(page))
+		for i, c := range page {
+			ids[i] = c.ID
+		}
+		res := s.recomputeIDs(ctx, ids, j.AsOf, j.RepairForms, FullRecomputeWorkers, onErr)
+		var ok bool
+		j, ok, err = s.checkpoint(ctx, step, seg.Cursor, func(g *training.JobSegment) {
+			g.Cursor, g.Done, g.Failed, g.Finished = next, g.Done+res.Recomputed, g.Failed+res.Failed, next == ""
+		})
+		if err != nil || !ok {
+			return j, err
+		}
+		if seg = j.Segments[step.Segment]; seg.Finished {
+			if j.State == training.JobDone { // this checkpoint finished the job
+				return s.jobDone(ctx, j)
+			}
+			return j, nil
+		}
+	}
+}
+
+func stepIsUp(ctx context.Context, pages int) bool {
+	if deadline, ok := ctx.Deadline(); ok {
+		return time.Until(deadline) < stepMargin
+	}
+	return pages >= stepPages
+}
+
+// checkpoint applies fn to the step's segment of the stored job, provided the segment is still at
+// cursor from and unfinished (else ok is false: another runner moved it on), updates the sums and
+// the state, and stores the job under its version, reading it again when another segment's
+// checkpoint came in between.
+func (s *Service) checkpoint(ctx context.Context, step JobStep, from string, fn func(*training.JobSegment)) (training.Job, bool, error) {
+	for attempt := 0; ; attempt++ {
+		j, err := s.Store.GetJob(ctx, step.JobID)
+		if err != nil {
+			return training.Job{}, false, err
+		}
+		g := &j.Segments[step.Segment]
+		if g.Cursor != from || g.Finished {
+			return j, false, nil
+		}
+		segs := append([]training.JobSegment(nil), j.Segments...)
+		fn(&segs[step.Segment])
+		j.Segments = segs
+		j.Total, j.Done, j.Failed = 0, 0, 0
+		j.State, j.Error = training.JobDone, ""
+		for _, g := range segs {
+			j.Total, j.Done, j.Failed = j.Total+g.Total, j.Done+g.Done, j.Failed+g.Failed
+			if !g.Finished {
+				j.State = training.JobRunning
+			}
+		}
+		j.UpdatedAt = s.now().UTC()
+		stored, err := s.Store.PutJob(ctx, j, j.Version)
+		if err == nil {
+			return stored, true, nil
+		}
+		if training.ErrorCode(err) != training.ECONFLICT || attempt >= maxCheckpointRetries {
+			return training.Job{}, false, fmt.Errorf("checkpoint segment %d of job %s: %w", step.Segment, step.JobID, err)
+		}
+	}
+}
+
+// recomputeIDs recomputes the cadres (with repair: RepairCadre) in batches spread over workers
+// (recomputeBatches), counting failures and passing each to onErr.
+func (s *Service) recomputeIDs(ctx context.Context, ids []string, asOf training.Date, repair bool, workers int, onErr func(cadreID string, err error)) RecomputeResult {
+	workers = max(1, min(workers, len(ids)))
+	size := max(1, min(recomputeBatch, (len(ids)+workers-1)/workers))
+	batches := make(chan []string, (len(ids)+size-1)/size)
+	for i := 0; i < len(ids); i += size {
+		batches <- ids[i:min(i+size, len(ids))]
+	}
+	close(batches)
+	return s.recomputeBatches(ctx, batches, asOf, repair, workers, onErr)
+}
+
+// RunRecomputeJob runs a whole job in this process: StartJob, with every step run in a goroutine
+// of its own (GoroutineSteps), and waits for all of them. The result is the job's final counts;
+// the first error of a step is returned (the job status keeps the checkpoints, so ResumeJob or
+// running the job again continues it).
+func (s *Service) RunRecomputeJob(ctx context.Context, job RecomputeJob, onErr func(cadreID string, err error)) (RecomputeResult, error) {
+	g := &GoroutineSteps{Service: s, OnErr: onErr}
+	_, err := s.StartJob(ctx, job, g)
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		s.failJob(ctx, job.JobID, err)
+		return RecomputeResult{}, err
+	}
+	// (The step that finished the job did the daily notices.)
+	j, err := s.Store.GetJob(ctx, job.JobID)
+	if err != nil {
+		return RecomputeResult{}, err
+	}
+	return RecomputeResult{Recomputed: j.Done, Failed: j.Failed}, nil
+}
+
+// failJob marks the job failed with err (best effort: the error is returned to the caller anyway,
+// and the checkpoints stay, so a resume continues the job).
+func (s *Service) failJob(ctx context.Context, id string, cause error) {
+	for attempt := 0; attempt < maxCheckpointRetries; attempt++ {
+		j, err := s.Store.GetJob(ctx, id)
+		if err != nil || j.State == training.JobDone {
+			return
+		}
+		j.State, j.Error, j.UpdatedAt = training.JobFailed, cause.Error(), s.now().UTC()
+		if _, err := s.Store.PutJob(ctx, j, j.Version); training.ErrorCode(err) != training.ECONFLICT {
+			return
+		}
+	}
+}
+
+// jobDone does what follows a full recompute, once, by the step whose checkpoint finished it: the
+// daily notice work (DailyNotices: absences of ended classes, the weekly digests on Mondays). When
+// that fails the job is recorded failed with the reason.
+func (s *Service) jobDone(ctx context.Context, j training.Job) (training.Job, error) {
+	err := s.DailyNotices(ctx)
+	if err == nil {
+		return j, nil
+	}
+	j.State, j.Error, j.UpdatedAt = training.JobFailed, "the daily notices failed: "+err.Error(), s.now().UTC()
+	if stored, perr := s.Store.PutJob(ctx, j, j.Version); perr == nil {
+		j = stored
+	}
+	return j, fmt.Errorf("job %s: the daily notices: %w", j.ID, err)
+}
+
+// GoroutineSteps hands on each step to a goroutine of its own that runs it at once: the hand-off
+// of the one-machine server. Wait waits for every step handed on (and the steps they hand on).
+type GoroutineSteps struct {
+	Service *Service
+	OnErr   func(cadreID string, err error)
+
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+// HandOn runs the step in a new goroutine.
+func (g *GoroutineSteps) HandOn(ctx context.Context, step JobStep) error {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if _, err := g.Service.RunJobStep(context.WithoutCancel(ctx), step, g, g.OnErr); err != nil {
+			g.mu.Lock()
+			if g.err == nil {
+				g.err = err
+			}
+			g.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// Wait waits for every step handed on and returns the first error of one.
+func (g *GoroutineSteps) Wait() error {
+	g.wg.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
 }

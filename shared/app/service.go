@@ -501,15 +501,48 @@ func (s *Service) RecomputeUnit(ctx context.Context, unit string, asOf training.
 // RecomputeUnitWith is RecomputeUnit; with repair it also rebuilds each cadre's form entries
 // (RepairCadre).
 func (s *Service) RecomputeUnitWith(ctx context.Context, unit string, asOf training.Date, workers int, repair bool, onErr func(cadreID string, err error)) (RecomputeResult, error) {
-	return s.recomputeUnit(ctx, unit, asOf, workers, repair, onErr, nil)
-}
-
-// recomputeUnit is RecomputeUnitWith that also reports the running totals to progress (when not
-// nil) after each batch, one call at a time.
-func (s *Service) recomputeUnit(ctx context.Context, unit string, asOf training.Date, workers int, repair bool, onErr func(cadreID string, err error), progress func(RecomputeResult)) (RecomputeResult, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	if asOf.IsZero() {
+		asOf = s.Today()
+	}
+	batches := make(chan []string, workers)
+	done := make(chan RecomputeResult)
+	go func() { done <- s.recomputeBatches(ctx, batches, asOf, repair, workers, onErr) }()
+	var listErr error
+	cursor := ""
+	batch := make([]string, 0, recomputeBatch)
+	for {
+		page, next, err := s.Store.ListCadres(ctx, unit, cursor, listPage)
+		if err != nil {
+			listErr = err
+			break
+		}
+		for _, c := range page {
+			batch = append(batch, c.ID)
+			if len(batch) == recomputeBatch {
+				batches <- batch
+				batch = make([]string, 0, recomputeBatch)
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	return <-done, listErr
+}
+
+// recomputeBatches runs workers goroutines until batches is closed: each takes a batch of cadre
+// ids, evaluates them, one store read per cadre, and stores the batch's changed snapshots with one
+// PutSnapshots (with repair: RepairCadre for each instead). Failures are counted and passed to
+// onErr. A zero asOf is today.
+func (s *Service) recomputeBatches(ctx context.Context, batches <-chan []string, asOf training.Date, repair bool, workers int, onErr func(cadreID string, err error)) RecomputeResult {
 	if asOf.IsZero() {
 		asOf = s.Today()
 	}
@@ -526,7 +559,6 @@ func (s *Service) recomputeUnit(ctx context.Context, unit string, asOf training.
 			onErr(id, err)
 		}
 	}
-	batches := make(chan []string, workers)
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
@@ -581,40 +613,12 @@ func (s *Service) recomputeUnit(ctx context.Context, unit string, asOf training.
 				done += len(sts)
 				mu.Lock()
 				res.Recomputed += done
-				if progress != nil {
-					progress(res)
-				}
 				mu.Unlock()
 			}
 		}()
 	}
-	var listErr error
-	cursor := ""
-	batch := make([]string, 0, recomputeBatch)
-	for {
-		page, next, err := s.Store.ListCadres(ctx, unit, cursor, listPage)
-		if err != nil {
-			listErr = err
-			break
-		}
-		for _, c := range page {
-			batch = append(batch, c.ID)
-			if len(batch) == recomputeBatch {
-				batches <- batch
-				batch = make([]string, 0, recomputeBatch)
-			}
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	if len(batch) > 0 {
-		batches <- batch
-	}
-	close(batches)
 	wg.Wait()
-	return res, listErr
+	return res
 }
 
 // SyncFormEntries brings the form entries of a record in line with rec, its state as the change

@@ -83,6 +83,7 @@ type Recompute struct {
 	metrics *obs.Metrics
 	stream  StreamHandler
 	http    HTTPHandler
+	steps   app.StepHandOff // asynchronous self-invocations; nil outside Lambda: jobs run inline
 }
 
 // RecomputeQuota runs recompute-quota.
@@ -94,7 +95,8 @@ func buildRecompute(ctx context.Context, e *env) (func(context.Context, json.Raw
 	r := &Recompute{svc: e.svc, log: e.log, metrics: e.metrics, stream: streamHandler(e.svc, app.WorkRecompute|app.WorkCalls, e.log)}
 	var jobs app.JobStarter = inlineJobs{r}
 	if fn := lambdaFunctionName(); fn != "" {
-		jobs = &selfInvoker{client: awslambda.NewFromConfig(e.aws), function: fn}
+		inv := &selfInvoker{client: awslambda.NewFromConfig(e.aws), function: fn}
+		jobs, r.steps = inv, inv
 	}
 	h, err := buildHTTP(httpapi.FnRecomputeQuota, func(*env) app.JobStarter { return jobs })(ctx, e)
 	if err != nil {
@@ -109,8 +111,9 @@ func (r *Recompute) Stream(ctx context.Context, ev events.DynamoDBEvent) (events
 	return r.stream(ctx, ev)
 }
 
-// Schedule runs the daily full recompute (EventBridge Scheduler, 02:00 Asia/Shanghai).
-func (r *Recompute) Schedule(ctx context.Context, ev events.EventBridgeEvent) (app.RecomputeResult, error) {
+// Schedule starts the daily full recompute (EventBridge Scheduler, 02:00 Asia/Shanghai). Its job
+// id is the scheduled minute, so a retried delivery resumes the same job.
+func (r *Recompute) Schedule(ctx context.Context, ev events.EventBridgeEvent) (any, error) {
 	return r.Job(ctx, app.RecomputeJob{JobID: "schedule-" + ev.Time.Format("20060102T1504")})
 }
 
@@ -119,19 +122,54 @@ func (r *Recompute) HTTP(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	return r.http(ctx, req)
 }
 
-// Job runs a full recompute (its own asynchronous invocation, or the schedule). An error makes
-// Lambda retry the asynchronous invocation once and then send it to the failure queue.
-func (r *Recompute) Job(ctx context.Context, job app.RecomputeJob) (app.RecomputeResult, error) {
-	start := time.Now()
-	res, err := r.svc.RunRecomputeJob(ctx, job, func(id string, err error) {
-		r.log.Error("recompute failed", "job_id", job.JobID, "cadre_id", id, "err", err.Error())
-	})
-	r.metrics.Put(obs.DurationOf(obs.RecomputeDuration, time.Since(start)), obs.CountOf(obs.RecomputeFailures, res.Failed))
-	r.log.Info("recompute job finished", "job_id", job.JobID, "recomputed", res.Recomputed, "failed", res.Failed)
-	if err != nil {
-		return res, fmt.Errorf("recompute job %s: %w", job.JobID, err)
+// Job starts a full recompute (its own asynchronous invocation, or the schedule): it writes the
+// job status and hands on one step per segment of the cadres, each an asynchronous invocation of
+// this function (Step); it returns the job status. Outside Lambda the job runs inline to its end.
+// An error makes Lambda retry the asynchronous invocation once (a start delivered again resumes
+// the job) and then send it to the failure queue.
+func (r *Recompute) Job(ctx context.Context, job app.RecomputeJob) (any, error) {
+	if r.steps == nil {
+		start := time.Now()
+		res, err := r.svc.RunRecomputeJob(ctx, job, r.onErr(job.JobID))
+		r.metrics.Put(obs.DurationOf(obs.RecomputeDuration, time.Since(start)), obs.CountOf(obs.RecomputeFailures, res.Failed))
+		r.log.Info("recompute job finished", "job_id", job.JobID, "recomputed", res.Recomputed, "failed", res.Failed)
+		if err != nil {
+			return res, fmt.Errorf("recompute job %s: %w", job.JobID, err)
+		}
+		return res, nil
 	}
-	return res, nil
+	j, err := r.svc.StartJob(ctx, job, r.steps)
+	if err != nil {
+		return nil, fmt.Errorf("start recompute job %s: %w", job.JobID, err)
+	}
+	r.log.Info("recompute job started", "job_id", j.ID, "segments", len(j.Segments), "state", j.State)
+	return j, nil
+}
+
+// Step runs one step of a full recompute (app.Service.RunJobStep): pages of one segment until it
+// ends or the invocation's time is nearly up, then the next step as a further asynchronous
+// invocation. An error leaves the segment's checkpoint where it was; Lambda runs the step again
+// once (it resumes from the checkpoint) and then sends it to the failure queue.
+func (r *Recompute) Step(ctx context.Context, step app.JobStep) (any, error) {
+	start := time.Now()
+	before, _ := r.svc.GetJob(ctx, step.JobID)
+	j, err := r.svc.RunJobStep(ctx, step, r.steps, r.onErr(step.JobID))
+	failed := 0
+	if step.Segment >= 0 && step.Segment < len(j.Segments) && step.Segment < len(before.Segments) {
+		failed = j.Segments[step.Segment].Failed - before.Segments[step.Segment].Failed
+	}
+	r.metrics.Put(obs.DurationOf(obs.RecomputeDuration, time.Since(start)), obs.CountOf(obs.RecomputeFailures, failed))
+	r.log.Info("recompute step", "job_id", step.JobID, "segment", step.Segment, "state", j.State, "done", j.Done, "total", j.Total, "failed", j.Failed)
+	if err != nil {
+		return nil, fmt.Errorf("recompute job %s segment %d: %w", step.JobID, step.Segment, err)
+	}
+	return j, nil
+}
+
+func (r *Recompute) onErr(jobID string) func(id string, err error) {
+	return func(id string, err error) {
+		r.log.Error("recompute failed", "job_id", jobID, "cadre_id", id, "err", err.Error())
+	}
 }
 
 // invocation names the fields that tell recompute-quota's four triggers apart: each trigger's
@@ -145,6 +183,7 @@ type invocation struct {
 	RouteKey   string            `json:"routeKey"`
 	DetailType string            `json:"detail-type"`
 	Job        *app.RecomputeJob `json:"recompute_job"`
+	Step       *app.JobStep      `json:"recompute_step"`
 }
 
 // Invoke routes one invocation to its typed entry point.
@@ -168,6 +207,8 @@ func (r *Recompute) Invoke(ctx context.Context, raw json.RawMessage) (any, error
 		return r.HTTP(ctx, req)
 	case inv.Job != nil:
 		return r.Job(ctx, *inv.Job)
+	case inv.Step != nil:
+		return r.Step(ctx, *inv.Step)
 	case inv.DetailType == "Scheduled Event":
 		var ev events.EventBridgeEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -175,7 +216,7 @@ func (r *Recompute) Invoke(ctx context.Context, raw json.RawMessage) (any, error
 		}
 		return r.Schedule(ctx, ev)
 	}
-	return nil, fmt.Errorf("recompute-quota: not a stream batch, HTTP API request, scheduled event or recompute job")
+	return nil, fmt.Errorf("recompute-quota: not a stream batch, HTTP API request, scheduled event recompute job or step")
 }
 
 // inlineJobs runs a job before answering (no function name: a test of the binary outside Lambda).
@@ -193,14 +234,23 @@ type selfInvoker struct {
 }
 
 func (s *selfInvoker) StartRecompute(ctx context.Context, job app.RecomputeJob) error {
-	payload, err := json.Marshal(map[string]app.RecomputeJob{"recompute_job": job})
+	return s.invoke(ctx, map[string]app.RecomputeJob{"recompute_job": job})
+}
+
+// HandOn hands on the next step of a job (app.StepHandOff) as {"recompute_step": …}.
+func (s *selfInvoker) HandOn(ctx context.Context, step app.JobStep) error {
+	return s.invoke(ctx, map[string]app.JobStep{"recompute_step": step})
+}
+
+func (s *selfInvoker) invoke(ctx context.Context, payload any) error {
+	b, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
 	_, err = s.client.Invoke(ctx, &awslambda.InvokeInput{
 		FunctionName:   aws.String(s.function),
 		InvocationType: lambdatypes.InvocationTypeEvent,
-		Payload:        payload,
+		Payload:        b,
 	})
 	if err != nil {
 		return fmt.Errorf("invoke %s asynchronously: %w", s.function, err)

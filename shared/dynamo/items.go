@@ -37,8 +37,8 @@ const (
 	skProfile     = "PROFILE"
 	skStatus      = "STATUS"
 	skRecordKey   = "KEY"
-	gsi1PKCadres  = "CADRES"
-	unitSeparator = "\x1f" // ASCII unit separator: sorts below every printable character
+	gsi1PKCadres  = "CADRES" // the index partition of every cadre before sharding (docs/dynamodb.md, migration)
+	unitSeparator = "\x1f"   // ASCII unit separator: sorts below every printable character
 )
 
 func cadrePK(cadreID string) string              { return cadrePrefix + cadreID }
@@ -172,7 +172,7 @@ type correctionItem struct {
 func toCadreItem(c training.Cadre) cadreItem {
 	it := cadreItem{
 		PK: cadrePK(c.ID), SK: skProfile, Type: typeCadre,
-		GSI1PK: gsi1PKCadres, GSI1SK: cadreGSI1SK(c.Unit, c.ID),
+		GSI1PK: shardPK(cadreShard(c.ID)), GSI1SK: cadreGSI1SK(c.Unit, c.ID),
 		ID: c.ID, Name: c.Name, Unit: c.Unit, Rank: c.Rank, RankTitle: c.RankTitle, Category: c.Category,
 		LeadershipMember: c.LeadershipMember, JoinedOn: c.JoinedOn.String(),
 		CreatedAt: fmtTime(c.CreatedAt), UpdatedAt: fmtTime(c.UpdatedAt), Version: c.Version,

@@ -5,15 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
-// ---- job: pk JOB#<id>, sk JOB; the progress of a background job as a JSON document. Its key is
-// outside the stream's filter (CADRE#…/REC#…), so progress writes reach no consumer.
+// ---- job status: pk JOB#<id>, sk JOB. The training.Job is kept whole as its JSON document; the
+// state and counts are copied out for operators, the version for the condition. Its key is
+// outside the stream's filter (CADRE#…/REC#…), so checkpoints reach no consumer.
 
 const (
 	typeJob   = "job"
@@ -22,30 +22,50 @@ const (
 )
 
 type jobItem struct {
-	PK    string `dynamodbav:"pk"`
-	SK    string `dynamodbav:"sk"`
-	Type  string `dynamodbav:"type"`
-	State string `dynamodbav:"state"`
-	Doc   string `dynamodbav:"doc"`
+	PK      string `dynamodbav:"pk"`
+	SK      string `dynamodbav:"sk"`
+	Type    string `dynamodbav:"type"`
+	JobID   string `dynamodbav:"job_id"`
+	State   string `dynamodbav:"state"`
+	Total   int    `dynamodbav:"total"`
+	Done    int    `dynamodbav:"done"`
+	Failed  int    `dynamodbav:"failed"`
+	Version int64  `dynamodbav:"version"`
+	Doc     string `dynamodbav:"doc"`
 }
 
-// PutJob stores the job's progress, replacing the stored one (one PutItem).
-func (s *Store) PutJob(ctx context.Context, j training.Job) error {
+// PutJob puts the job on condition that it does not exist (expectVersion 0) or that its stored
+// version is expectVersion.
+func (s *Store) PutJob(ctx context.Context, j training.Job, expectVersion int64) (training.Job, error) {
 	if j.ID == "" {
-		return training.Errorf(training.EINVALID, "a job needs an id")
+		return training.Job{}, training.Errorf(training.EINVALID, "a job needs an id")
 	}
+	j.Version = expectVersion + 1
 	doc, err := json.Marshal(j)
 	if err != nil {
-		return fmt.Errorf("dynamo: encode job %q: %w", j.ID, err)
+		return training.Job{}, fmt.Errorf("dynamo: encode job %q: %w", j.ID, err)
 	}
-	item, err := attributevalue.MarshalMap(jobItem{PK: jobPrefix + j.ID, SK: skJob, Type: typeJob, State: string(j.State), Doc: string(doc)})
+	item, err := attributevalue.MarshalMap(jobItem{
+		PK: jobPrefix + j.ID, SK: skJob, Type: typeJob, JobID: j.ID, State: string(j.State),
+		Total: j.Total, Done: j.Done, Failed: j.Failed, Version: j.Version, Doc: string(doc),
+	})
 	if err != nil {
-		return fmt.Errorf("dynamo: marshal job %q: %w", j.ID, err)
+		return training.Job{}, fmt.Errorf("dynamo: marshal job %q: %w", j.ID, err)
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
-		return fmt.Errorf("dynamo: put job %q: %w", j.ID, err)
+	cond := expression.AttributeNotExists(expression.Name(attrPK))
+	if expectVersion != 0 {
+		cond = expression.Name("version").Equal(expression.Value(expectVersion))
 	}
-	return nil
+	stored, err := s.putIf(ctx, fmt.Sprintf("job %q", j.ID), item, cond)
+	switch {
+	case err != nil:
+		return training.Job{}, err
+	case !stored && expectVersion == 0:
+		return training.Job{}, training.Errorf(training.ECONFLICT, "job %q already exists", j.ID)
+	case !stored:
+		return training.Job{}, training.Errorf(training.ECONFLICT, "job %q is not at version %d", j.ID, expectVersion)
+	}
+	return j, nil
 }
 
 // GetJob returns the job, or ENOTFOUND.
@@ -55,7 +75,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (training.Job, error) {
 		return training.Job{}, err
 	}
 	if item == nil {
-		return training.Job{}, training.Errorf(training.ENOTFOUND, "no job %q", id)
+		return training.Job{}, training.Errorf(training.ENOTFOUND, "job %q not found", id)
 	}
 	var it jobItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {

@@ -38,19 +38,16 @@ func (s *Store) ListRecordsPage(ctx context.Context, cadreID, cursor string, lim
 	return recs[off:end], next, nil
 }
 
-// CadreWithRecords reads the cadre, then its records, keeping those attributed in span(cadre).
+// CadreWithRecords reads the cadre and its records with the one Query of LoadCadre, keeping the
+// records attributed in span(cadre).
 func (s *Store) CadreWithRecords(ctx context.Context, cadreID string, span func(training.Cadre) (from, to training.Date)) (training.Cadre, []training.Record, error) {
-	c, err := s.GetCadre(ctx, cadreID)
+	c, recs, _, err := s.LoadCadre(ctx, cadreID)
 	if err != nil {
 		return training.Cadre{}, nil, err
 	}
 	var from, to training.Date
 	if span != nil {
 		from, to = span(c)
-	}
-	recs, err := s.ListRecords(ctx, cadreID)
-	if err != nil {
-		return training.Cadre{}, nil, err
 	}
 	out := recs[:0]
 	for _, r := range recs {

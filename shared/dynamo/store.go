@@ -173,14 +173,6 @@ func (s *Store) putIf(ctx context.Context, what string, item map[string]types.At
 	return true, nil
 }
 
-// cadreCursor is the LastEvaluatedKey of a gsi1 query, all four keys being strings.
-type cadreCursor struct {
-	PK     string `json:"pk"`
-	SK     string `json:"sk"`
-	GSI1PK string `json:"gsi1pk"`
-	GSI1SK string `json:"gsi1sk"`
-}
-
 func encodeCursor(v any) string {
 	b, _ := json.Marshal(v) // plain structs: cannot fail
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -197,90 +189,6 @@ func decodeCursor(cursor string, v any) error {
 		return training.Errorf(training.EINVALID, "the cursor is not one this service returned")
 	}
 	return nil
-}
-
-// ListCadres queries gsi1 (eventually consistent, as every GSI read): for a subtree first the
-// range of the unit itself, then the range of its descendants (see cadreGSI1SK); for "" the whole
-// index. It reads one item past the page to know whether another page follows, so the last page
-// returns cursor "". The cursor is the last returned item's index key, which also tells the range.
-func (s *Store) ListCadres(ctx context.Context, unitPrefix, cursor string, limit int) ([]training.Cadre, string, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	unit := strings.TrimSuffix(unitPrefix, "/")
-	ranges := []string{""}
-	if unit != "" {
-		ranges = []string{unit + unitSeparator, unit + "/"}
-	}
-	var start map[string]types.AttributeValue
-	if cursor != "" {
-		var c cadreCursor
-		if err := decodeCursor(cursor, &c); err != nil {
-			return nil, "", err
-		}
-		for len(ranges) > 0 && !strings.HasPrefix(c.GSI1SK, ranges[0]) {
-			ranges = ranges[1:]
-		}
-		if len(ranges) == 0 || c.GSI1PK != gsi1PKCadres || c.PK == "" || c.SK == "" {
-			return nil, "", training.Errorf(training.EINVALID, "the cursor does not belong to this listing")
-		}
-		start = map[string]types.AttributeValue{
-			attrPK:     &types.AttributeValueMemberS{Value: c.PK},
-			attrSK:     &types.AttributeValueMemberS{Value: c.SK},
-			attrGSI1PK: &types.AttributeValueMemberS{Value: c.GSI1PK},
-			attrGSI1SK: &types.AttributeValueMemberS{Value: c.GSI1SK},
-		}
-	}
-	var items []cadreItem
-	for _, prefix := range ranges {
-		if len(items) > limit {
-			break
-		}
-		kc := expression.Key(attrGSI1PK).Equal(expression.Value(gsi1PKCadres))
-		if prefix != "" {
-			kc = kc.And(expression.Key(attrGSI1SK).BeginsWith(prefix))
-		}
-		expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-		if err != nil {
-			return nil, "", fmt.Errorf("dynamo: build cadre listing: %w", err)
-		}
-		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			IndexName:                 aws.String(indexGSI1),
-			KeyConditionExpression:    expr.KeyCondition(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ExclusiveStartKey:         start,
-			Limit:                     aws.Int32(int32(min(limit+1, 1000))),
-		})
-		start = nil
-		for p.HasMorePages() && len(items) <= limit {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, "", fmt.Errorf("dynamo: list cadres in %q: %w", unitPrefix, err)
-			}
-			var its []cadreItem
-			if err := attributevalue.UnmarshalListOfMaps(page.Items, &its); err != nil {
-				return nil, "", fmt.Errorf("dynamo: unmarshal cadres: %w", err)
-			}
-			items = append(items, its...)
-		}
-	}
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[limit-1]
-		next = encodeCursor(cadreCursor{PK: last.PK, SK: last.SK, GSI1PK: last.GSI1PK, GSI1SK: last.GSI1SK})
-	}
-	cadres := make([]training.Cadre, 0, len(items))
-	for _, it := range items {
-		c, err := it.cadre()
-		if err != nil {
-			return nil, "", err
-		}
-		cadres = append(cadres, c)
-	}
-	return cadres, next, nil
 }
 
 // ---- records

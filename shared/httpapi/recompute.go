@@ -73,7 +73,8 @@ func (a *API) recompute(c *call) (int, any, error) {
 		}
 		return http.StatusOK, res, nil
 	}
-	if err := svc.QueueRecomputeJob(c.ctx(), job); err != nil {
+	// The status first, so that GET /v1/recompute/{job_id} finds it as soon as the id is out.
+	if _, err := svc.CreateJob(c.ctx(), job); err != nil {
 		return 0, nil, err
 	}
 	if err := a.d.Jobs.StartRecompute(c.ctx(), job); err != nil {
@@ -82,10 +83,13 @@ func (a *API) recompute(c *call) (int, any, error) {
 	return http.StatusAccepted, map[string]string{"job_id": job.JobID, "status": "accepted"}, nil
 }
 
-// recomputeJob serves GET /v1/recompute/{job_id}: the state and progress of a background
-// recompute (queued, running, done, failed; total, done and failed cadres).
+// recomputeJob serves GET /v1/recompute/{job_id}: the status of a full recompute (training.Job:
+// state, done / total / failed, and each segment's checkpoint).
 func (a *API) recomputeJob(c *call) (int, any, error) {
-	j, err := a.d.Service.Job(c.ctx(), c.r.PathValue("job_id"))
+	if !c.key.Sees("") {
+		return 0, nil, training.Errorf(training.EFORBIDDEN, "recompute jobs span every unit: they need an API key whose units include the root (\"\")")
+	}
+	j, err := a.d.Service.GetJob(c.ctx(), c.r.PathValue("job_id"))
 	if err != nil {
 		return 0, nil, err
 	}

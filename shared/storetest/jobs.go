@@ -2,46 +2,117 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"testing"
-	"time"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
-// testJobs: the progress of a background job (GET /v1/recompute/{job_id}, docs/api.md
-// “Recompute”) is stored whole, replaced by each PutJob, and unknown ids are ENOTFOUND.
-func testJobs(t *testing.T, newStore func(t *testing.T) training.Store) {
-	ctx := context.Background()
-	s := newStore(t)
-	_, err := s.GetJob(ctx, "job_0000000000000000")
-	wantCode(t, "GetJob of an unknown id", err, training.ENOTFOUND)
-	wantCode(t, "PutJob without an id", s.PutJob(ctx, training.Job{Kind: "recompute"}), training.EINVALID)
+// NewJob returns a running job (Version 0) over three segments with every field filled.
+func NewJob(id string) training.Job {
+	return training.Job{
+		ID: id, Kind: "recompute", Unit: "cn/cq", AsOf: training.MustDate("2025-03-01"), RepairForms: true,
+		State: training.JobRunning, Total: 7, Done: 3, Failed: 1,
+		Segments: []training.JobSegment{
+			{Cursor: "eyJwayI6IkNBRFJFI2MxIn0", Counted: true, Total: 4, Done: 3, Failed: 1},
+			{Counted: true, Total: 3},
+			{},
+		},
+		CreatedAt: T0, UpdatedAt: T0,
+	}
+}
 
-	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	steps := []training.Job{
-		{ID: "job_a", Kind: "recompute", State: training.JobQueued, CreatedAt: at, UpdatedAt: at},
-		{ID: "job_a", Kind: "recompute", State: training.JobRunning, AsOf: training.MustDate("2026-11-27"), Total: 1200, Done: 500, Failed: 2, CreatedAt: at, UpdatedAt: at.Add(time.Second)},
-		{ID: "job_a", Kind: "recompute", State: training.JobFailed, AsOf: training.MustDate("2026-11-27"), Total: 1200, Done: 1000, Failed: 2, Error: "listing cadres: timeout", CreatedAt: at, UpdatedAt: at.Add(2 * time.Second)},
+func normJob(j training.Job) training.Job {
+	j.CreatedAt, j.UpdatedAt = utc(j.CreatedAt), utc(j.UpdatedAt)
+	return j
+}
+
+func sameJob(tb testing.TB, what string, got, want training.Job) {
+	tb.Helper()
+	if g, w := normJob(got), normJob(want); !reflect.DeepEqual(g, w) {
+		tb.Fatalf("%s:\n got %+v\nwant %+v", what, g, w)
 	}
-	for i, want := range steps {
-		if err := s.PutJob(ctx, want); err != nil {
-			t.Fatalf("PutJob step %d: %v", i, err)
-		}
-		got, err := s.GetJob(ctx, "job_a")
+}
+
+// testJobs: job statuses are kept under the same optimistic concurrency as cadres (store.go,
+// JobStore), so that segments of one job checkpoint without losing each other's progress.
+func testJobs(t *testing.T, newStore func(t *testing.T) training.Store) {
+	s := newStore(t)
+	ctx := context.Background()
+
+	t.Run("GetNotFound", func(t *testing.T) {
+		_, err := s.GetJob(ctx, "job_missing")
+		wantCode(t, "GetJob of a missing job", err, training.ENOTFOUND)
+	})
+	t.Run("NoID", func(t *testing.T) {
+		_, err := s.PutJob(ctx, NewJob(""), 0)
+		wantCode(t, "PutJob without an id", err, training.EINVALID)
+	})
+
+	created, err := s.PutJob(ctx, NewJob("job_1"), 0)
+	if err != nil {
+		t.Fatalf("PutJob(create): %v", err)
+	}
+	t.Run("Create", func(t *testing.T) {
+		want := NewJob("job_1")
+		want.Version = 1
+		sameJob(t, "PutJob result", created, want)
+		got, err := s.GetJob(ctx, "job_1")
 		if err != nil {
-			t.Fatalf("GetJob step %d: %v", i, err)
+			t.Fatal(err)
 		}
-		got.CreatedAt, got.UpdatedAt = got.CreatedAt.UTC(), got.UpdatedAt.UTC()
-		if got != want {
-			t.Errorf("step %d: got %+v, want %+v", i, got, want)
+		sameJob(t, "GetJob after create", got, want)
+	})
+
+	t.Run("CreateTwiceConflict", func(t *testing.T) {
+		again := NewJob("job_1")
+		again.Done = 99
+		_, err := s.PutJob(ctx, again, 0)
+		wantCode(t, "second create", err, training.ECONFLICT)
+		if got, _ := s.GetJob(ctx, "job_1"); got.Done != 3 {
+			t.Fatalf("a failed create changed the job: done=%d", got.Done)
 		}
-	}
-	// Another job is its own.
-	other := training.Job{ID: "job_b", Kind: "recompute", State: training.JobDone, Total: 3, Done: 3, CreatedAt: at, UpdatedAt: at}
-	if err := s.PutJob(ctx, other); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.GetJob(ctx, "job_a"); err != nil || got.State != training.JobFailed {
-		t.Errorf("job_a after job_b was put: %+v, %v", got, err)
+	})
+
+	t.Run("Update", func(t *testing.T) {
+		next := created
+		next.Segments = append([]training.JobSegment(nil), created.Segments...)
+		next.Segments[2] = training.JobSegment{Counted: true, Finished: true}
+		next.State, next.Done, next.Error = training.JobFailed, 6, "listing segment 2 failed"
+		next.UpdatedAt = T0.Add(90_000_000_000)
+		got, err := s.PutJob(ctx, next, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != 2 {
+			t.Fatalf("version=%d, want 2", got.Version)
+		}
+		stored, err := s.GetJob(ctx, "job_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		next.Version = 2
+		sameJob(t, "GetJob after update", stored, next)
+	})
+
+	for _, tc := range []struct {
+		name   string
+		id     string
+		expect int64
+	}{
+		{"StaleVersion", "job_1", 1},
+		{"AheadVersion", "job_1", 5},
+		{"RecreateExisting", "job_1", 0},
+		{"UpdateMissing", "job_2", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := NewJob(tc.id)
+			j.Done = 42
+			_, err := s.PutJob(ctx, j, tc.expect)
+			wantCode(t, "PutJob with version "+tc.name, err, training.ECONFLICT)
+			if got, err := s.GetJob(ctx, tc.id); err == nil && got.Done == 42 {
+				t.Fatalf("a failed put changed job %s", tc.id)
+			}
+		})
 	}
 }

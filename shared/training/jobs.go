@@ -9,33 +9,55 @@ import (
 type JobState string
 
 const (
-	JobQueued  JobState = "queued"  // accepted, not started yet
-	JobRunning JobState = "running" // started; Done and Failed grow toward Total
-	JobDone    JobState = "done"    // every cadre was tried (Failed of them failed)
-	JobFailed  JobState = "failed"  // stopped early: listing the cadres failed (Error says why)
+	JobQueued  JobState = "queued"  // accepted, no step has saved a checkpoint yet
+	JobRunning JobState = "running" // some segment has cadres left; Done and Failed grow toward Total
+	JobDone    JobState = "done"    // every segment read to its end (Failed of its cadres failed)
+	JobFailed  JobState = "failed"  // stopped by an error (Error says which); resuming continues it
 )
 
 // Job is the recorded progress of a background job (a full recompute), read by
-// GET /v1/recompute/{job_id} (docs/api.md “Recompute”).
+// GET /v1/recompute/{job_id}. A full recompute runs as segments handed on from step to step
+// (docs/dynamodb.md, "Full recompute"); each segment keeps its checkpoint here, and Total, Done
+// and Failed are the sums over the segments.
 type Job struct {
-	ID    string   `json:"job_id"`
-	Kind  string   `json:"kind"` // "recompute"
-	State JobState `json:"state"`
-	AsOf  Date     `json:"as_of,omitzero"`
-	// Total is the number of cadres the job covers (0 until counted); Done those recomputed,
-	// Failed those whose recompute failed.
-	Total     int       `json:"total"`
-	Done      int       `json:"done"`
-	Failed    int       `json:"failed"`
-	Error     string    `json:"error,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID          string   `json:"job_id"`
+	Kind        string   `json:"kind"` // "recompute"
+	State       JobState `json:"state"`
+	Unit        string   `json:"unit"` // "" = every cadre
+	AsOf        Date     `json:"as_of,omitzero"`
+	RepairForms bool     `json:"repair_forms,omitempty"`
+	// Total is the number of cadres in the segments counted so far (all of them once every
+	// segment has started); Done those recomputed, Failed those whose recompute failed.
+	Total     int          `json:"total"`
+	Done      int          `json:"done"`
+	Failed    int          `json:"failed"`
+	Error     string       `json:"error,omitempty"`
+	Segments  []JobSegment `json:"segments"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+	Version   int64        `json:"version"`
 }
 
-// JobStore keeps the progress of background jobs.
+// JobSegment is one segment's checkpoint: the listing cursor after the last page whose cadres were
+// recomputed, and its counts. A step resumes from Cursor.
+type JobSegment struct {
+	Cursor   string `json:"cursor,omitempty"`
+	Counted  bool   `json:"counted,omitempty"`
+	Total    int    `json:"total"`
+	Done     int    `json:"done"`
+	Failed   int    `json:"failed"`
+	Finished bool   `json:"finished,omitempty"`
+}
+
+// JobStore keeps the progress of background jobs. The segments of one job save their
+// checkpoints concurrently, so a put is conditional on the version read.
 type JobStore interface {
-	// PutJob stores j under j.ID, replacing what was stored. j.ID must not be empty (EINVALID).
-	PutJob(ctx context.Context, j Job) error
+	// PutJob stores j under optimistic concurrency, as PutCadre: with expectVersion 0 the job must
+	// not exist yet, otherwise its stored Version must equal expectVersion; either failing returns
+	// ECONFLICT and changes nothing. j.ID must not be empty (EINVALID). The stored (and returned)
+	// Version is expectVersion+1.
+	PutJob(ctx context.Context, j Job, expectVersion int64) (Job, error)
+
 	// GetJob returns the job, or ENOTFOUND.
 	GetJob(ctx context.Context, id string) (Job, error)
 }

@@ -1,0 +1,146 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/storetest"
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// The unit index has no hot key (docs/dynamodb.md, "Index"): cadres are written to
+// dynamo.CadreShards index partitions, the segments list each cadre exactly once between them,
+// their counts add up, and a full recompute runs one checkpointed segment per shard.
+func TestShardedUnitIndex(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	const n = 80
+	var ids []string
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("s%03d", i)
+		unit := []string{"cn/cq", "cn/cq/yuzhong", "cn/sc"}[i%3]
+		storetest.MustPutCadre(t, s, storetest.NewCadre(id, unit), 0)
+		ids = append(ids, id)
+	}
+
+	partitions := map[string]int{}
+	for _, id := range ids {
+		pk, err := s.IndexPartition(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		partitions[pk]++
+	}
+	if len(partitions) < dynamo.CadreShards/2 {
+		t.Fatalf("%d cadres in %d index partitions %v, want them spread over the %d shards", n, len(partitions), partitions, dynamo.CadreShards)
+	}
+
+	for _, tc := range []struct {
+		unit string
+		want int
+	}{{"", n}, {"cn/cq", 54}, {"cn/sc", 26}} { // i%3: 27 in cn/cq, 27 in cn/cq/yuzhong, 26 in cn/sc
+		t.Run("Segments/"+tc.unit, func(t *testing.T) {
+			var listed []string
+			counted := 0
+			for seg := 0; seg < s.CadreSegments(); seg++ {
+				c, err := s.CountCadreSegment(ctx, seg, tc.unit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				counted += c
+				got := 0
+				for cursor := ""; ; {
+					page, next, err := s.ListCadreSegment(ctx, seg, tc.unit, cursor, 3)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, cd := range page {
+						if !training.InUnit(cd.Unit, tc.unit) {
+							t.Fatalf("segment %d of %q listed %s in %s", seg, tc.unit, cd.ID, cd.Unit)
+						}
+						listed = append(listed, cd.ID)
+					}
+					got += len(page)
+					if next == "" {
+						break
+					}
+					cursor = next
+				}
+				if got != c {
+					t.Fatalf("segment %d of %q: listed %d, counted %d", seg, tc.unit, got, c)
+				}
+			}
+			slices.Sort(listed)
+			if len(listed) != tc.want || len(slices.Compact(listed)) != tc.want || counted != tc.want {
+				t.Fatalf("segments of %q listed %d cadres (%d distinct), counted %d; want %d each once", tc.unit, len(listed), len(slices.Compact(slices.Clone(listed))), counted, tc.want)
+			}
+		})
+	}
+	if _, _, err := s.ListCadreSegment(ctx, dynamo.CadreShards, "", "", 10); training.ErrorCode(err) != training.EINVALID {
+		t.Fatalf("segment %d: %v, want invalid", dynamo.CadreShards, err)
+	}
+
+	t.Run("FullRecomputeJob", func(t *testing.T) {
+		svc := app.New(s)
+		res, err := svc.RunRecomputeJob(ctx, app.RecomputeJob{JobID: "job_shards"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res != (app.RecomputeResult{Recomputed: n}) {
+			t.Fatalf("result %+v, want %d recomputed", res, n)
+		}
+		j, err := svc.GetJob(ctx, "job_shards")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(j.Segments) != dynamo.CadreShards || j.State != training.JobDone || j.Total != n || j.Done != n {
+			t.Fatalf("job: %d segments, %s, %d / %d; want %d segments, done, %d / %d", len(j.Segments), j.State, j.Done, j.Total, dynamo.CadreShards, n, n)
+		}
+		for _, id := range ids {
+			if _, err := s.GetSnapshot(ctx, id); err != nil {
+				t.Fatalf("no snapshot of %s after the job: %v", id, err)
+			}
+		}
+	})
+}
+
+// docs/dynamodb.md, "Migration": cadres written before the index was sharded are invisible to the
+// sharded listings until BackfillCadreShards moves them; a second run moves none.
+func TestBackfillCadreShards(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	storetest.MustPutCadre(t, s, storetest.NewCadre("new", "cn/cq"), 0)
+	for i := 0; i < 5; i++ {
+		if err := s.PutLegacyCadre(ctx, storetest.NewCadre(fmt.Sprintf("old%d", i), "cn/cq")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func() []string {
+		cs, _, err := s.ListCadres(ctx, "cn/cq", "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	if got := list(); !slices.Equal(got, []string{"new"}) {
+		t.Fatalf("before the backfill: %v, want [new]", got)
+	}
+	moved, err := s.BackfillCadreShards(ctx, 4)
+	if err != nil || moved != 5 {
+		t.Fatalf("backfill moved %d, err %v; want 5", moved, err)
+	}
+	if got, want := list(), []string{"new", "old0", "old1", "old2", "old3", "old4"}; !slices.Equal(got, want) {
+		t.Fatalf("after the backfill: %v, want %v", got, want)
+	}
+	if moved, err := s.BackfillCadreShards(ctx, 4); err != nil || moved != 0 {
+		t.Fatalf("second backfill moved %d, err %v; want 0", moved, err)
+	}
+}
