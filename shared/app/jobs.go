@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -194,16 +195,11 @@ func (s *Service) RunJobStep(ctx context.Context, step JobStep, h StepHandOff, o
 	if j.State == training.JobDone || seg.Finished {
 		return j, nil
 	}
+	total := -1 // counted with the first page's checkpoint
 	if !seg.Counted {
-		n, err := s.countSegment(ctx, step.Segment, j.Unit)
-		if err != nil {
+		if total, err = s.countSegment(ctx, step.Segment, j.Unit); err != nil {
 			return j, fmt.Errorf("count segment %d of job %s: %w", step.Segment, j.ID, err)
 		}
-		var ok bool
-		if j, ok, err = s.checkpoint(ctx, step, seg.Cursor, func(g *training.JobSegment) { g.Counted, g.Total = true, n }); err != nil || !ok {
-			return j, err
-		}
-		seg = j.Segments[step.Segment]
 	}
 	for pages := 0; ; pages++ {
 		if pages > 0 && stepIsUp(ctx, pages) { // every step does at least one page
@@ -220,6 +216,9 @@ func (s *Service) RunJobStep(ctx context.Context, step JobStep, h StepHandOff, o
 		res := s.recomputeIDs(ctx, ids, j.AsOf, j.RepairForms, FullRecomputeWorkers, onErr)
 		var ok bool
 		j, ok, err = s.checkpoint(ctx, step, seg.Cursor, func(g *training.JobSegment) {
+			if !g.Counted && total >= 0 {
+				g.Counted, g.Total = true, total
+			}
 			g.Cursor, g.Done, g.Failed, g.Finished = next, g.Done+res.Recomputed, g.Failed+res.Failed, next == ""
 		})
 		if err != nil || !ok {
@@ -273,6 +272,13 @@ func (s *Service) checkpoint(ctx context.Context, step JobStep, from string, fn 
 		}
 		if training.ErrorCode(err) != training.ECONFLICT || attempt >= maxCheckpointRetries {
 			return training.Job{}, false, fmt.Errorf("checkpoint segment %d of job %s: %w", step.Segment, step.JobID, err)
+		}
+		// Another segment saved in between: wait a little (random, growing) before reading again,
+		// so that segments finishing together do not keep colliding.
+		select {
+		case <-ctx.Done():
+			return training.Job{}, false, ctx.Err()
+		case <-time.After(time.Duration(1+mrand.IntN(5<<min(attempt, 5))) * time.Millisecond):
 		}
 	}
 }
