@@ -240,11 +240,17 @@ func stepIsUp(ctx context.Context, pages int) bool {
 	return pages >= stepPages
 }
 
+// checkpointMu serialises the job checkpoints this process saves, so that its own segments never
+// collide on a job's version (other processes' still may: checkpoint reads again and retries).
+var checkpointMu sync.Mutex
+
 // checkpoint applies fn to the step's segment of the stored job, provided the segment is still at
 // cursor from and unfinished (else ok is false: another runner moved it on), updates the sums and
 // the state, and stores the job under its version, reading it again when another segment's
 // checkpoint came in between.
 func (s *Service) checkpoint(ctx context.Context, step JobStep, from string, fn func(*training.JobSegment)) (training.Job, bool, error) {
+	checkpointMu.Lock()
+	defer checkpointMu.Unlock()
 	for attempt := 0; ; attempt++ {
 		j, err := s.Store.GetJob(ctx, step.JobID)
 		if err != nil {
@@ -321,6 +327,8 @@ func (s *Service) RunRecomputeJob(ctx context.Context, job RecomputeJob, onErr f
 // failJob marks the job failed with err (best effort: the error is returned to the caller anyway,
 // and the checkpoints stay, so a resume continues the job).
 func (s *Service) failJob(ctx context.Context, id string, cause error) {
+	checkpointMu.Lock()
+	defer checkpointMu.Unlock()
 	for attempt := 0; attempt < maxCheckpointRetries; attempt++ {
 		j, err := s.Store.GetJob(ctx, id)
 		if err != nil || j.State == training.JobDone {
