@@ -177,8 +177,8 @@ func (s *Service) GetJob(ctx context.Context, id string) (training.Job, error) {
 	return s.Store.GetJob(ctx, id)
 }
 
-// RunJobStep runs one step of a job: it counts the segment (once), then lists, recomputes and
-// checkpoints pages of it from the checkpoint until the segment ends (it then returns the job) or
+// RunJobStep runs one step of a job: it lists, recomputes and checkpoints pages of its segment
+// (counting the segment with the first page, unless that page is the whole of it) from the checkpoint until the segment ends (it then returns the job) or
 // the step's time is up (it then hands on the next step). A failure to list or to checkpoint is
 // returned, the checkpoint staying where it was, for the step to be run again; a cadre whose
 // recompute fails is counted in Failed and passed to onErr. A step whose segment has moved on
@@ -195,12 +195,8 @@ func (s *Service) RunJobStep(ctx context.Context, step JobStep, h StepHandOff, o
 	if j.State == training.JobDone || seg.Finished {
 		return j, nil
 	}
-	total := -1 // counted with the first page's checkpoint
-	if !seg.Counted {
-		if total, err = s.countSegment(ctx, step.Segment, j.Unit); err != nil {
-			return j, fmt.Errorf("count segment %d of job %s: %w", step.Segment, j.ID, err)
-		}
-	}
+	total := -1 // counted with the first page's checkpoint (the page itself when it is the last)
+	count := !seg.Counted
 	for pages := 0; ; pages++ {
 		if pages > 0 && stepIsUp(ctx, pages) { // every step does at least one page
 			return j, h.HandOn(ctx, step)
@@ -208,6 +204,14 @@ func (s *Service) RunJobStep(ctx context.Context, step JobStep, h StepHandOff, o
 		page, next, err := s.listSegment(ctx, step.Segment, j.Unit, seg.Cursor, JobPageSize)
 		if err != nil {
 			return j, fmt.Errorf("list segment %d of job %s: %w", step.Segment, j.ID, err)
+		}
+		if count {
+			count, total = false, len(page)
+			if next != "" {
+				if total, err = s.countSegment(ctx, step.Segment, j.Unit); err != nil {
+					return j, fmt.Errorf("count segment %d of job %s: %w", step.Segment, j.ID, err)
+				}
+			}
 		}
 		ids := make([]string, len(page))
 		for i, c := range page {
