@@ -6,6 +6,7 @@
 //	go run ./cmd/cadred -addr 127.0.0.1:3000 -store embedded
 //	go run ./cmd/cadred -store dynamodb -dynamodb-endpoint http://127.0.0.1:8000
 //	go run ./cmd/cadred redrive        # replay the dead letters of the data dir
+//	go run ./cmd/cadred import cadres.csv records.xlsx   # bulk import (cadred stopped; docs/import.md)
 //	go run ./cmd/cadred -check         # consistency check of the embedded store file (cadred stopped)
 //	go run ./cmd/cadred compact        # compact the embedded store file (cadred stopped)
 //
@@ -42,6 +43,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "redrive" {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 		run = redrive
+	} else if len(os.Args) > 1 && os.Args[1] == "import" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+		run = importCmd
 	} else if len(os.Args) > 1 && storeOps[os.Args[1]] != nil {
 		op, args := storeOps[os.Args[1]], os.Args[2:]
 		run = func(log *slog.Logger) error { return op(log, args) }

@@ -93,11 +93,6 @@ func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in Profi
 	if err := s.CheckProfile(id, in).Err(); err != nil {
 		return training.Cadre{}, false, err
 	}
-	rank, _ := training.CurrentPolicy(s.now()).LookupRank(in.Rank)
-	eff := in.RankEffectiveOn
-	if eff.IsZero() {
-		eff = s.Today()
-	}
 	for attempt := 0; ; attempt++ {
 		cur, err := s.Store.GetCadre(ctx, id)
 		exists := err == nil
@@ -112,31 +107,56 @@ func (s *Service) PutCadre(ctx context.Context, scope Scope, id string, in Profi
 		if exists && !visible(scope, cur.Unit) {
 			return training.Cadre{}, false, training.Errorf(training.ENOTFOUND, "cadre %s not found", id)
 		}
-		next := cur
-		now := s.now().UTC()
-		if !exists {
-			next = training.Cadre{ID: id, CreatedAt: now}
+		next, err := s.applyProfile(cur, exists, id, in)
+		if err != nil {
+			return training.Cadre{}, false, err
 		}
-		next.Name, next.Unit, next.JoinedOn = in.Name, in.Unit, in.JoinedOn
-		next.UpdatedAt = now
-		terms, terr := setLeadership(cur, in.LeadershipMember, in.LeadershipEffectiveOn, s.Today(), s.rules().Policies[0].EffectiveFrom)
-		if terr != nil {
-			return training.Cadre{}, false, terr
-		}
-		next.LeadershipHistory = terms
-		next.LeadershipMember = training.LeadershipMemberOn(next, s.Today())
-		hist, herr := appendRank(cur.RankHistory, rank.Code, eff)
-		if herr != nil {
-			return training.Cadre{}, false, herr
-		}
-		next.RankHistory = hist
-		s.setCurrentRank(&next)
 		saved, err := s.Store.PutCadre(ctx, next, cur.Version)
 		if training.ErrorCode(err) == training.ECONFLICT && attempt < maxPutCadreRetries {
 			continue // a concurrent update won; apply ours on top of it
 		}
 		return saved, !exists, err
 	}
+}
+
+// NewCadre is the profile PutCadre would create for id from in when no cadre id exists yet,
+// checked as PutCadre checks it, without touching the store: the bulk import builds new cadres
+// with it (shared/importer).
+func (s *Service) NewCadre(id string, in ProfileInput) (training.Cadre, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	if err := s.CheckProfile(id, in).Err(); err != nil {
+		return training.Cadre{}, err
+	}
+	return s.applyProfile(training.Cadre{}, false, id, in)
+}
+
+// applyProfile is cur (the stored profile when exists) with the checked input in applied.
+func (s *Service) applyProfile(cur training.Cadre, exists bool, id string, in ProfileInput) (training.Cadre, error) {
+	rank, _ := training.CurrentPolicy(s.now()).LookupRank(in.Rank)
+	eff := in.RankEffectiveOn
+	if eff.IsZero() {
+		eff = s.Today()
+	}
+	next := cur
+	now := s.now().UTC()
+	if !exists {
+		next = training.Cadre{ID: id, CreatedAt: now}
+	}
+	next.Name, next.Unit, next.JoinedOn = in.Name, in.Unit, in.JoinedOn
+	next.UpdatedAt = now
+	terms, err := setLeadership(cur, in.LeadershipMember, in.LeadershipEffectiveOn, s.Today(), s.rules().Policies[0].EffectiveFrom)
+	if err != nil {
+		return training.Cadre{}, err
+	}
+	next.LeadershipHistory = terms
+	next.LeadershipMember = training.LeadershipMemberOn(next, s.Today())
+	hist, err := appendRank(cur.RankHistory, rank.Code, eff)
+	if err != nil {
+		return training.Cadre{}, err
+	}
+	next.RankHistory = hist
+	s.setCurrentRank(&next)
+	return next, nil
 }
 
 // CheckProfile validates a profile without touching the store: one FieldError per bad field.
@@ -229,6 +249,20 @@ type SubmitResult struct {
 // errors are EINVALID (nothing stored); an unknown or invisible cadre is ENOTFOUND (nothing stored).
 // daysGiven says whether the source sent `days`.
 func (s *Service) SubmitRecord(ctx context.Context, scope Scope, r training.Record, daysGiven bool) (SubmitResult, error) {
+	r, err := s.PrepareRecord(r, daysGiven)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	if _, err := s.GetCadre(ctx, scope, r.CadreID); err != nil {
+		return SubmitResult{}, err
+	}
+	return s.storeRecord(ctx, r)
+}
+
+// PrepareRecord runs every check of a submitted record that needs no store (fields, event id,
+// plausibility) and returns it active, stamped and sealed; field errors are EINVALID. The bulk
+// import checks its rows with it (shared/importer), so both paths share one set of rules.
+func (s *Service) PrepareRecord(r training.Record, daysGiven bool) (training.Record, error) {
 	var f training.Fields
 	training.CheckID(&f, "cadre_id", r.CadreID)
 	switch {
@@ -239,18 +273,15 @@ func (s *Service) SubmitRecord(ctx context.Context, scope Scope, r training.Reco
 	}
 	f = append(f, training.CheckRecord(&r, daysGiven)...)
 	if err := f.Err(); err != nil {
-		return SubmitResult{}, err
+		return training.Record{}, err
 	}
 	if err := s.rules().CheckPlausible(r, s.Today()).Err(); err != nil {
-		return SubmitResult{}, err
-	}
-	if _, err := s.GetCadre(ctx, scope, r.CadreID); err != nil {
-		return SubmitResult{}, err
+		return training.Record{}, err
 	}
 	r.Status = training.StatusActive
 	r.CreatedAt = s.now().UTC()
 	r.Seal()
-	return s.storeRecord(ctx, r)
+	return r, nil
 }
 
 // ListRecords returns the cadre's archive (all kinds, voided included, newest first), filtered to
