@@ -391,6 +391,8 @@ func (im *run) records(ctx context.Context, name string, batch []item) error {
 	var changes []training.Change
 	var submits []func() error
 	seen := map[string]int{} // record id → line, within the batch
+	active := map[string][]training.Record{}
+	var replaces []replace
 	for _, it := range batch {
 		c := &cells{row: it.row, cols: it.cols}
 		r, daysGiven := recordRow(c, source, im.opt.Source)
@@ -453,6 +455,20 @@ func (im *run) records(ctx context.Context, name string, batch []item) error {
 		case training.ErrorCode(err) != training.ENOTFOUND:
 			return err
 		}
+		// The same training as an active record of this source (stored, or earlier in the
+		// batch) replaces it, as through the API: that row takes SubmitRecord's path after the
+		// batch is loaded.
+		if r.Kind == training.KindCentralized {
+			same, err := im.sameTraining(ctx, r, active)
+			if err != nil {
+				return err
+			}
+			if same != "" {
+				replaces = append(replaces, replace{it.line, r, daysGiven, same})
+				continue
+			}
+			active[r.CadreID] = append(active[r.CadreID], r)
+		}
 		fresh = append(fresh, r)
 	}
 	if im.loader == nil {
@@ -468,7 +484,50 @@ func (im *run) records(ctx context.Context, name string, batch []item) error {
 		r := &fresh[i]
 		changes = append(changes, training.Change{Kind: training.ChangeInsert, CadreID: r.CadreID, RecordID: r.ID, New: r, At: r.CreatedAt})
 	}
+	for _, rp := range replaces {
+		res, err := svc.SubmitRecord(ctx, nil, rp.r, rp.daysGiven)
+		if err := im.rowErr(name, rp.line, err); err != nil {
+			return err
+		}
+		if err == nil {
+			// The new record and the voided one, read back by HandleChanges (New unset).
+			changes = append(changes, training.Change{Kind: training.ChangeInsert, CadreID: rp.r.CadreID, RecordID: res.Record.ID},
+				training.Change{Kind: training.ChangeModify, CadreID: rp.r.CadreID, RecordID: rp.old})
+		}
+	}
 	return im.handle(ctx, changes)
+}
+
+// replace is a record row that replaces an earlier record of the same training.
+type replace struct {
+	line      int
+	r         training.Record
+	daysGiven bool
+	old       string
+}
+
+// sameTraining returns the id of an active record of r's source and cadre that is the same
+// training as r (training.SameTraining), among those stored and those of the batch (batch).
+func (im *run) sameTraining(ctx context.Context, r training.Record, batch map[string][]training.Record) (string, error) {
+	cands, ok := batch[r.CadreID]
+	if !ok {
+		stored, err := im.opt.Service.Store.ListRecords(ctx, r.CadreID)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range stored {
+			if e.Source == r.Source && e.Status == training.StatusActive && e.Kind == training.KindCentralized {
+				cands = append(cands, e)
+			}
+		}
+		batch[r.CadreID] = cands
+	}
+	for _, e := range cands {
+		if e.ID != r.ID && training.SameTraining(e, r) {
+			return e.ID, nil
+		}
+	}
+	return "", nil
 }
 
 // handle runs what the change feed would run for the batch's records (Load appends nothing to

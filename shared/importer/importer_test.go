@@ -282,3 +282,41 @@ func TestImportResumes(t *testing.T) {
 		})
 	}
 }
+
+// TestImportReplacesSameTraining: docs/rules.md “One training, one count” — a row for the same
+// centralized training (same course and dates) as an active record of the import's source, under
+// another event id, replaces it as the API does: the earlier record is voided and its form entry
+// withdrawn, within one batch and across imports.
+func TestImportReplacesSameTraining(t *testing.T) {
+	svc, s := newService(t)
+	dir := t.TempDir()
+	p := write(t, dir, "cadres.csv", "cadre_id,name,unit,rank\nc1,张三,cn/cq/a,clerk\n")
+	head := "cadre_id,event_id,kind,full_time,course_title,start_date,end_date,hours\n"
+	r1 := write(t, dir, "r1.csv", head+
+		"c1,a1,centralized,true,专题培训,2026-03-02,2026-03-06,40\n"+
+		"c1,a2,centralized,true,专题培训,2026-03-02,2026-03-06,32\n") // same training, corrected 学时
+	if _, err := Run(ctx, Options{Service: svc}, []string{p, r1}); err != nil {
+		t.Fatal(err)
+	}
+	r2 := write(t, dir, "r2.csv", head+"c1,a3,centralized,true,专题培训,2026-03-02,2026-03-06,36\n")
+	if _, err := Run(ctx, Options{Service: svc}, []string{r2}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]training.RecordStatus{"a1": training.StatusVoided, "a2": training.StatusVoided, "a3": training.StatusActive}
+	for ev, st := range want {
+		r, err := s.GetRecord(ctx, training.RecordID("import/hr", ev))
+		if err != nil || r.Status != st {
+			t.Errorf("%s: %s, %v; want %s", ev, r.Status, err, st)
+		}
+	}
+	entries, _ := s.ListFormEntries(ctx, "c1", training.FormAppraisal)
+	active := 0
+	for _, e := range entries {
+		if e.Withdrawal == nil {
+			active++
+		}
+	}
+	if active != 1 {
+		t.Errorf("%d active appraisal entries of %d, want 1: %+v", active, len(entries), entries)
+	}
+}
