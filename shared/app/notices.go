@@ -304,6 +304,16 @@ func (s *Service) setDue(ctx context.Context, k string, at time.Time) error {
 	}
 }
 
+// DueAt returns when the outbox entry k is due; false when it is not in the outbox.
+func (s *Service) DueAt(ctx context.Context, k string) (time.Time, bool, error) {
+	var due training.Due
+	_, err := s.getDoc(ctx, training.DocDue, k, &due)
+	if training.ErrorCode(err) == training.ENOTFOUND {
+		return time.Time{}, false, nil
+	}
+	return due.At, err == nil, err
+}
+
 // DueDeliveries lists the outbox: the key and due time of every pending delivery.
 func (s *Service) DueDeliveries(ctx context.Context) (map[string]time.Time, error) {
 	docs, err := s.listAllDocs(ctx, training.DocDue, "")
