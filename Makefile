@@ -62,6 +62,13 @@ lambda-sizes:
 bench:
 	$(GO) test -run '^$$' -bench CreateRecord -benchtime 2s -count 3 ./shared/bolt/
 
+# The root unit report over REPORT_CADRES cadres (default 100,000) on the embedded store, checked equal
+# to a recount from the records (docs/benchmarks.md “Unit report”). Seeding and the full recompute
+# take minutes; the report itself is what is timed.
+.PHONY: bench-report
+bench-report:
+	$(GO) test -run '^$$' -bench UnitReport -benchtime 20x -timeout 60m ./shared/app/
+
 # DynamoDB request units and the AWS cost of webhook completions, counted by an SDK middleware
 # against DynamoDB Local and priced at list prices (docs/benchmarks.md); COST_BATCHES=n batches of 100.
 cost:
