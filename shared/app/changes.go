@@ -41,8 +41,9 @@ func (f *ChangeFailure) Unwrap() error { return f.Err }
 
 // HandleChanges is the one place where record changes (the DynamoDB stream in AWS, the embedded
 // store's change feed on one machine) take effect. Changes are handled in order; a cadre is
-// evaluated once per batch, at its first change, and the changed statuses of the batch are stored
-// together at its end (one PutSnapshots: one transaction on the embedded store). It stops at the
+// evaluated once per batch, at its first change, and the batch's report facts and changed statuses
+// are stored together at its end (one PutFacts and one PutSnapshots: a transaction each on the
+// embedded store). It stops at the
 // first failure and returns it as a *ChangeFailure: an undecodable change (Undecodable set) or a
 // store error; the statuses evaluated before it are stored first. A change for a cadre that no
 // longer exists is skipped (there is nothing to recompute).
@@ -67,9 +68,21 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 		entries, firstEntry = entries[:0], -1
 		return nil
 	}
+	var facts []training.Facts
+	firstFacts := -1 // the change whose cadre's facts are the first in facts
 	flush := func() error {
 		if err := flushEntries(); err != nil {
 			return err
+		}
+		if len(facts) > 0 {
+			first := firstFacts
+			if firstPending >= 0 && firstPending < first {
+				first = firstPending
+			}
+			if err := s.Store.PutFacts(ctx, facts...); err != nil {
+				return &ChangeFailure{Index: first, Err: fmt.Errorf("store report facts: %w", err)}
+			}
+			facts, firstFacts = facts[:0], -1
 		}
 		if len(pending) == 0 {
 			return nil
@@ -121,7 +134,11 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 		if work&WorkRecompute == 0 || ch.CadreID == "" || done[ch.CadreID] {
 			continue
 		}
-		st, c, stored, storedKnown, err := s.evaluateForRecompute(ctx, ch.CadreID, today)
+		nFacts := len(facts)
+		st, c, stored, storedKnown, err := s.evaluateCollect(ctx, ch.CadreID, today, &facts)
+		if len(facts) > nFacts && firstFacts < 0 {
+			firstFacts = i
+		}
 		if err == nil {
 			// Queued before the batch's statuses are stored: a replay finds the same events.
 			if nerr := s.statusNotices(ctx, c, stored, storedKnown, st); nerr != nil {
