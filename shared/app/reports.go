@@ -265,10 +265,25 @@ func (s *Service) ListCadres(ctx context.Context, scope Scope, q ListQuery) (Lis
 	return s.pageFacts(ctx, q.Year, q.Unit, after, q.Limit, false, filter, match)
 }
 
-// pageFacts reads facts until a page of limit matches is full or the scan budget is spent.
-func (s *Service) pageFacts(ctx context.Context, year int, unit string, after *training.FactsCursor, limit int, makeup bool, filter string, match func(training.Facts) bool) (ListPage, error) {
+// yearAsOf is the day a year's figures are as of: its 31 December, or today during the year.
+func (s *Service) yearAsOf(year int) training.Date {
+	if today := s.Today(); year == today.Year {
+		return today
+	}
+	return yearEnd(year)
+}
+
+// pageFacts reads facts until a page of limit matches is full or the scan budget is spent. Each
+// item's as_of is the year's (the stored facts were confirmed by the latest recompute; Facts.Same).
+func (s *Service) pageFacts(ctx context.Context, year int, unit string, after *training.FactsCursor, limit int, makeup bool, filter string, match func(training.Facts) bool) (page ListPage, err error) {
 	budget := max(limit*listScanFactor, minListScan)
-	page := ListPage{Items: []training.Facts{}}
+	page = ListPage{Items: []training.Facts{}}
+	asOf := s.yearAsOf(year)
+	defer func() {
+		for i := range page.Items {
+			page.Items[i].AsOf = asOf
+		}
+	}()
 	for budget > 0 {
 		batch, more, err := s.Store.ListFacts(ctx, year, unit, after, min(max(limit, 100), budget), makeup)
 		if err != nil {
@@ -499,10 +514,7 @@ func (s *Service) reportOf(unit string, year int, rollups []training.UnitRollup)
 			return UnitReport{}, err
 		}
 	}
-	asOf := training.Date{Year: year, Month: time.December, Day: 31}
-	if today := s.Today(); year == today.Year {
-		asOf = today
-	}
+	asOf := s.yearAsOf(year)
 	var reqOrder []string
 	if p, err := s.rules().PolicyFor(asOf); err == nil {
 		for _, r := range p.Requirements {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/training"
@@ -184,5 +185,33 @@ func TestReportFigures(t *testing.T) {
 	}
 	if _, err := s.Report(ctx, nil, "cn/cq", 2023); training.ErrorCode(err) != training.EINVALID {
 		t.Errorf("report of 2023: %v, want EINVALID (figures kept for 2025 and 2024)", err)
+	}
+}
+
+// The daily recompute re-derives every cadre's facts; those whose figures did not change are not
+// written again for the date alone (training.Facts.Same ignores as_of), so a quiet day costs reads.
+func TestFactsNotRewrittenForTheDate(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	mustPut(t, s, "q-1", app.ProfileInput{Name: "丁", Unit: "cn/cq", Rank: "staff_1", RankEffectiveOn: training.MustDate("2020-01-01")})
+	submit(t, s, fullTime("q-1", "c", "2025-03-01", "2025-03-15", 100))
+	submit(t, s, online("q-1", "o", "2025-02-01", training.HoursOf(60)))
+	recompute(t, s, "q-1")
+	first, err := s.Store.GetFacts(ctx, "q-1", []int{2025})
+	if err != nil || first[2025].Overall != training.StateMet {
+		t.Fatalf("facts %+v, %v; want met", first, err)
+	}
+	s.Now = func() time.Time { return now.Add(24 * time.Hour) }
+	recompute(t, s, "q-1")
+	again, err := s.Store.GetFacts(ctx, "q-1", []int{2025})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again[2025].ComputedAt.Equal(first[2025].ComputedAt) {
+		t.Errorf("facts rewritten the next day with the same figures: computed_at %v → %v", first[2025].ComputedAt, again[2025].ComputedAt)
+	}
+	page, err := s.ListCadres(ctx, nil, app.ListQuery{Unit: "cn/cq", Year: 2025})
+	if err != nil || len(page.Items) != 1 || page.Items[0].AsOf != training.MustDate("2025-07-01") {
+		t.Errorf("list %+v, %v; want as_of the new today", page.Items, err)
 	}
 }

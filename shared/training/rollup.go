@@ -63,10 +63,13 @@ func (f Facts) RequirementState(id string) State {
 	return ""
 }
 
-// Same reports whether f and g say the same, computed_at aside.
+// Same reports whether f and g say the same, computed_at and as_of aside: facts re-derived on a
+// later day with the same figures are not written again (the daily recompute would otherwise
+// rewrite every cadre's facts for the date alone); readers show the year's date (today, or its
+// 31 December), which the latest recompute confirmed.
 func (f Facts) Same(g Facts) bool {
 	return f.CadreID == g.CadreID && f.Name == g.Name && f.Unit == g.Unit && f.Year == g.Year &&
-		f.AsOf == g.AsOf && f.Rank == g.Rank && f.Category == g.Category && f.Leadership == g.Leadership &&
+		f.Rank == g.Rank && f.Category == g.Category && f.Leadership == g.Leadership &&
 		f.Overall == g.Overall && slices.Equal(f.Requirements, g.Requirements) && f.Trained == g.Trained &&
 		f.CentralizedHours == g.CentralizedHours && f.FullTimeHours == g.FullTimeHours &&
 		f.OnlineHours == g.OnlineHours && slices.Equal(f.Makeup, g.Makeup)
