@@ -411,8 +411,14 @@ func (im *run) records(ctx context.Context, name string, batch []item) error {
 					im.mu.Unlock()
 					return nil
 				}
-				if err == nil && res.Outcome == training.Conflict {
-					err = training.Errorf(training.ECONFLICT, "event_id %s was imported before with other content", r.ExternalID)
+				var f training.Fields
+				switch {
+				case err == nil && res.Outcome == training.Conflict:
+					f.Add("event_id", "%s was imported before with other content", r.ExternalID)
+					err = f.Err()
+				case training.ErrorCode(err) == training.ENOTFOUND:
+					f.Add("cadre_id", "no cadre %s: import its profile first", r.CadreID)
+					err = f.Err()
 				}
 				return im.rowErr(name, line, err)
 			})
