@@ -118,7 +118,7 @@ func (s *Service) ExplainStatus(ctx context.Context, scope Scope, cadreID string
 	if err != nil {
 		return training.Status{}, err
 	}
-	return s.rules().Evaluate(c, recs, asOf, s.now().UTC())
+	return s.rules().EvaluateExplained(c, recs, asOf, s.now().UTC())
 }
 
 // CorrectionInput is a correction of a cadre's dated histories by HR (POST …/corrections). A nil

@@ -69,14 +69,20 @@ func skipReason(req Requirement, c Cadre, r Record, w Window, asOf Date) string 
 	return ""
 }
 
-// sortOut splits the records into those that count toward req in window w as of asOf and an
-// explanation listing the others with their reason.
-func sortOut(req Requirement, c Cadre, records []Record, w Window, asOf Date) ([]Record, *Explanation) {
-	ex := &Explanation{Counted: []CountedRecord{}, NotCounted: []SkippedRecord{}}
-	var in []Record
-	for _, r := range records {
-		if why := skipReason(req, c, r, w, asOf); why != "" {
-			ex.NotCounted = append(ex.NotCounted, SkippedRecord{RecordID: r.ID, Date: r.AttributionDate(), Reason: why})
+// sortOut splits the records into those that count toward req in window w as of asOf and, when
+// explain is set, an explanation listing the others with their reason (else nil).
+func sortOut(req Requirement, c Cadre, records []Record, w Window, asOf Date, explain bool) ([]*Record, *Explanation) {
+	var ex *Explanation
+	if explain {
+		ex = &Explanation{Counted: []CountedRecord{}, NotCounted: []SkippedRecord{}}
+	}
+	var in []*Record
+	for i := range records {
+		r := &records[i]
+		if why := skipReason(req, c, *r, w, asOf); why != "" {
+			if ex != nil {
+				ex.NotCounted = append(ex.NotCounted, SkippedRecord{RecordID: r.ID, Date: r.AttributionDate(), Reason: why})
+			}
 			continue
 		}
 		in = append(in, r)
@@ -84,8 +90,9 @@ func sortOut(req Requirement, c Cadre, records []Record, w Window, asOf Date) ([
 	return in, ex
 }
 
-// creditDays returns the days the counting records credit and lists them in ex (each with its
-// credited days and 学时, CreditedHours under overlay ov); both lists of ex end up newest first.
+// creditDays returns the days the counting records credit and, when ex is not nil, lists them in
+// ex (each with its credited days and 学时, CreditedHours under overlay ov); both lists of ex end
+// up newest first.
 //
 // Centralized days are counted on the union of calendar days (docs/rules.md "One training, one
 // count"): records whose spans overlap form a cluster, and a cluster credits
@@ -93,15 +100,18 @@ func sortOut(req Requirement, c Cadre, records []Record, w Window, asOf Date) ([
 // order of start date (then end date, creation, id), each at most its own days, so a record
 // entirely covered by earlier ones credits 0 days (and, toward a target of days only, is listed
 // as not counted: overlap). 学时 add up in full. Online records credit no days.
-func creditDays(req Requirement, in []Record, ov *Overlay, ex *Explanation) int {
+func creditDays(req Requirement, in []*Record, ov *Overlay, ex *Explanation) int {
 	days := 0
 	if req.Counts.Kind != KindCentralized {
 		for _, r := range in {
-			ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Hours: CreditedHours(ov, r)})
+			if ex == nil {
+				break
+			}
+			ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Hours: CreditedHours(ov, *r)})
 		}
 	} else {
 		in = slices.Clone(in)
-		slices.SortFunc(in, func(a, b Record) int {
+		slices.SortFunc(in, func(a, b *Record) int {
 			return cmp.Or(a.StartDate.Compare(b.StartDate), a.EndDate.Compare(b.EndDate),
 				a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 		})
@@ -126,14 +136,20 @@ func creditDays(req Requirement, in []Record, ov *Overlay, ex *Explanation) int 
 				d := min(r.Days, left)
 				left -= d
 				days += d
+				if ex == nil {
+					continue
+				}
 				if d == 0 && req.Target.Hours == nil {
 					ex.NotCounted = append(ex.NotCounted, SkippedRecord{RecordID: r.ID, Date: r.AttributionDate(), Reason: ReasonOverlap})
 					continue
 				}
-				ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Days: ptr(d), Hours: CreditedHours(ov, r), OverlapDays: r.Days - d})
+				ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Days: ptr(d), Hours: CreditedHours(ov, *r), OverlapDays: r.Days - d})
 			}
 			i = j
 		}
+	}
+	if ex == nil {
+		return days
 	}
 	byDate := func(a, b Date, x, y string) int { return cmp.Or(b.Compare(a), cmp.Compare(x, y)) }
 	slices.SortFunc(ex.Counted, func(a, b CountedRecord) int { return byDate(a.Date, b.Date, a.RecordID, b.RecordID) })

@@ -68,6 +68,16 @@ func categoryOn(p *Policy, c Cadre, d Date) string {
 // which is the window's last day when the window has closed, and by the leadership flag) is reported, in
 // policy order, for the window containing asOf. Records of another cadre (non-empty CadreID ≠ c.ID) are ignored.
 func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt time.Time) (Status, error) {
+	return rules.evaluate(c, records, asOf, computedAt, false)
+}
+
+// EvaluateExplained is Evaluate with, per requirement, the records that counted and those that did
+// not with the reason (RequirementStatus.Explain; docs/rules.md “A status that explains itself”).
+func (rules *Rules) EvaluateExplained(c Cadre, records []Record, asOf Date, computedAt time.Time) (Status, error) {
+	return rules.evaluate(c, records, asOf, computedAt, true)
+}
+
+func (rules *Rules) evaluate(c Cadre, records []Record, asOf Date, computedAt time.Time, explain bool) (Status, error) {
 	if err := rules.CheckAsOf(asOf).Err(); err != nil {
 		return Status{}, err
 	}
@@ -76,7 +86,7 @@ func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt ti
 		return Status{}, err
 	}
 	cat := categoryOn(p, c, asOf)
-	ev := evaluation{rules: rules, p: p, c: c, records: records, asOf: asOf, overlay: rules.Overlays.For(c.Unit, asOf)}
+	ev := evaluation{rules: rules, p: p, c: c, records: records, asOf: asOf, overlay: rules.Overlays.For(c.Unit, asOf), explain: explain}
 	// The status's flags count the records an evaluation reads (EvaluationRange), so a snapshot is
 	// the same whether the caller passes those or the whole archive. Explanations list every
 	// record passed (the service passes the whole archive when asked to explain).
@@ -108,7 +118,7 @@ func (rules *Rules) Evaluate(c Cadre, records []Record, asOf Date, computedAt ti
 		}
 	}
 	st.Overall = overall(st.Requirements)
-	st.Flags = rules.countFlags(inWindow(records, ev.read), p.WindowOf(WindowPlanPeriod, asOf), asOf)
+	st.Flags = rules.countFlags(records, ev.read, p.WindowOf(WindowPlanPeriod, asOf), asOf)
 	return st, nil
 }
 
@@ -169,6 +179,7 @@ type evaluation struct {
 	asOf    Date
 	overlay *Overlay
 	read    Window // the records an evaluation reads (EvaluationRange); only these count in Status.Flags
+	explain bool   // fill RequirementStatus.Explain (EvaluateExplained)
 }
 
 // requirement evaluates one applicable requirement; ok is false when it does not bind as of asOf
@@ -232,7 +243,7 @@ func (ev evaluation) requirement(req Requirement) (RequirementStatus, bool, erro
 // (CreditedHours, then the online daily cap) and the crediting is reported; without one, 学时 are
 // as sent.
 func (ev evaluation) achieved(req Requirement, w Window, asOf Date) (int, Hours, *CreditingApplied, *Explanation, error) {
-	in, ex := sortOut(req, ev.c, ev.records, w, asOf)
+	in, ex := sortOut(req, ev.c, ev.records, w, asOf, ev.explain)
 	days := creditDays(req, in, ev.overlay, ex)
 	var sent, credited Hours
 	perDay := map[Date]Hours{} // online: credited 学时 per day, capped below
@@ -241,7 +252,7 @@ func (ev evaluation) achieved(req Requirement, w Window, asOf Date) (int, Hours,
 		if sent, err = addHours(sent, r.Hours); err != nil {
 			return 0, 0, nil, nil, err
 		}
-		h := CreditedHours(ev.overlay, r)
+		h := CreditedHours(ev.overlay, *r)
 		if r.Kind == KindOnline && ev.overlay != nil && ev.overlay.Crediting.OnlineDailyCapHours != nil {
 			if perDay[r.AttributionDate()], err = addHours(perDay[r.AttributionDate()], h); err != nil {
 				return 0, 0, nil, nil, err

@@ -30,9 +30,16 @@ const (
 // neither get flags nor cause them. The result maps record id to its flags, in the order of the
 // constants above; records without flags are absent.
 func (rules *Rules) RecordFlags(records []Record) map[string][]Flag {
-	var live, central, online []Record
-	for _, r := range records {
-		if r.Status == StatusVoided || r.Void != nil {
+	return rules.recordFlags(records, Window{})
+}
+
+// recordFlags is RecordFlags over the records attributed in only (zero: all). It works on
+// pointers into records: a Record is large, and an evaluation derives the flags every time.
+func (rules *Rules) recordFlags(records []Record, only Window) map[string][]Flag {
+	var live, central, online []*Record
+	for i := range records {
+		r := &records[i]
+		if r.Status == StatusVoided || r.Void != nil || only != (Window{}) && !only.Contains(r.AttributionDate()) {
 			continue
 		}
 		live = append(live, r)
@@ -50,7 +57,7 @@ func (rules *Rules) RecordFlags(records []Record) map[string][]Flag {
 		set[id][f] = true
 	}
 
-	slices.SortFunc(central, func(a, b Record) int {
+	slices.SortFunc(central, func(a, b *Record) int {
 		return cmp.Or(a.StartDate.Compare(b.StartDate), a.EndDate.Compare(b.EndDate), cmp.Compare(a.ID, b.ID))
 	})
 	for i, r := range central {
@@ -87,9 +94,9 @@ func (rules *Rules) RecordFlags(records []Record) map[string][]Flag {
 		}
 	}
 
-	byCourse := map[string][]Record{}
+	byCourse := map[string][]*Record{}
 	for _, r := range live {
-		if k := courseKey(r); k != "" {
+		if k := courseKey(*r); k != "" {
 			byCourse[k] = append(byCourse[k], r)
 		}
 	}
@@ -139,9 +146,10 @@ func SameTraining(a, b Record) bool {
 	return a.Kind == KindCentralized && a.CadreID == b.CadreID && courseKey(a) != "" && courseKey(a) == courseKey(b)
 }
 
-// countFlags counts, per flag, the flagged records attributed in w on or before asOf.
-func (rules *Rules) countFlags(records []Record, w Window, asOf Date) map[Flag]int {
-	flags := rules.RecordFlags(records)
+// countFlags counts, per flag, the flagged records attributed in w on or before asOf, of the
+// records attributed in read (the records an evaluation reads).
+func (rules *Rules) countFlags(records []Record, read, w Window, asOf Date) map[Flag]int {
+	flags := rules.recordFlags(records, read)
 	var out map[Flag]int
 	for _, r := range records {
 		d := r.AttributionDate()
@@ -153,17 +161,6 @@ func (rules *Rules) countFlags(records []Record, w Window, asOf Date) map[Flag]i
 				out = map[Flag]int{}
 			}
 			out[f]++
-		}
-	}
-	return out
-}
-
-// inWindow returns the records attributed in w.
-func inWindow(records []Record, w Window) []Record {
-	var out []Record
-	for _, r := range records {
-		if w.Contains(r.AttributionDate()) {
-			out = append(out, r)
 		}
 	}
 	return out

@@ -13,6 +13,15 @@ func span(tb testing.TB, id, start, end string, days int, hours string) Record {
 		EndDate: MustDate(end), Days: days, Hours: mustHours(tb, hours), Status: StatusActive, Source: "platform/p"}
 }
 
+func mustExplain(tb testing.TB, c Cadre, recs []Record, asOf string) Status {
+	tb.Helper()
+	st, err := DefaultRules().EvaluateExplained(c, recs, MustDate(asOf), computedAt)
+	if err != nil {
+		tb.Fatalf("EvaluateExplained(as_of %s): %v", asOf, err)
+	}
+	return st
+}
+
 // docs/rules.md "One training, one count": centralized days are counted on the union of calendar
 // days per window; 学时 add up in full.
 func TestEvaluateUnionOfDays(t *testing.T) {
@@ -36,7 +45,7 @@ func TestEvaluateUnionOfDays(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rs := findReq(t, mustEvaluate(t, township, tc.recs, "2025-12-31"), "centralized_annual")
+			rs := findReq(t, mustExplain(t, township, tc.recs, "2025-12-31"), "centralized_annual")
 			if *rs.Achieved.Days != tc.wantDays || *rs.Achieved.Hours != mustHours(t, tc.wantHours) {
 				t.Errorf("achieved=%s, want %dd/%sh", measures(rs.Achieved), tc.wantDays, tc.wantHours)
 			}
@@ -68,7 +77,7 @@ func TestEvaluateExplain(t *testing.T) {
 	recs := []Record{failed, voided, school, dup, other, later,
 		span(t, "lastyear", "2024-03-01", "2024-03-02", 2, "16"),
 		online(t, "web", "2025-02-01", "3")}
-	st := mustEvaluate(t, countyLead, recs, "2025-10-31")
+	st := mustExplain(t, countyLead, recs, "2025-10-31")
 	lead := findReq(t, st, "leadership_party_school_5y").Explain
 	wantSkip := map[string]string{"failed": ReasonAssessmentFailed, "voided": ReasonVoided, "t-dup": ReasonOverlap,
 		"other": "not_party_school", "later": ReasonAfterAsOf, "web": ReasonOtherKind, "lastyear": "not_party_school"}
@@ -84,7 +93,10 @@ func TestEvaluateExplain(t *testing.T) {
 	if len(lead.Counted) != 1 || lead.Counted[0].RecordID != "school" || *lead.Counted[0].Days != 10 {
 		t.Errorf("leadership counted=%+v, want school with 10 days", lead.Counted)
 	}
-	annual := findReq(t, mustEvaluate(t, township, recs, "2025-10-31"), "centralized_annual").Explain
+	annual := findReq(t, mustExplain(t, township, recs, "2025-10-31"), "centralized_annual").Explain
+	if plain := findReq(t, mustEvaluate(t, township, recs, "2025-10-31"), "centralized_annual"); plain.Explain != nil {
+		t.Errorf("Evaluate explained %+v; only EvaluateExplained does", plain.Explain)
+	}
 	for _, s := range annual.NotCounted {
 		if s.RecordID == "lastyear" && s.Reason != ReasonOtherWindow {
 			t.Errorf("lastyear reason=%q, want other_window", s.Reason)
