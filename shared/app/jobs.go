@@ -360,22 +360,31 @@ func (s *Service) jobDone(ctx context.Context, j training.Job) (training.Job, er
 	return j, fmt.Errorf("job %s: the daily notices: %w", j.ID, err)
 }
 
-// GoroutineSteps hands on each step to a goroutine of its own that runs it at once: the hand-off
-// of the one-machine server. Wait waits for every step handed on (and the steps they hand on).
+// GoroutineSteps hands on each step to a goroutine of its own: the hand-off of the one-machine
+// server. At most localSteps steps run at once (each with FullRecomputeWorkers recomputes), so one
+// process does not flood its store. Wait waits for every step handed on (and the steps they hand on).
 type GoroutineSteps struct {
 	Service *Service
 	OnErr   func(cadreID string, err error)
 
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	err error
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	err     error
+	running chan struct{}
+	once    sync.Once
 }
 
-// HandOn runs the step in a new goroutine.
+// localSteps is how many steps GoroutineSteps runs at once.
+const localSteps = 2
+
+// HandOn runs the step in a new goroutine, once fewer than localSteps are running.
 func (g *GoroutineSteps) HandOn(ctx context.Context, step JobStep) error {
+	g.once.Do(func() { g.running = make(chan struct{}, localSteps) })
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
+		g.running <- struct{}{}
+		defer func() { <-g.running }()
 		if _, err := g.Service.RunJobStep(context.WithoutCancel(ctx), step, g, g.OnErr); err != nil {
 			g.mu.Lock()
 			if g.err == nil {

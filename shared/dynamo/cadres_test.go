@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/cadre-training/cadretrain/shared/app"
@@ -86,7 +87,12 @@ func TestShardedUnitIndex(t *testing.T) {
 
 	t.Run("FullRecomputeJob", func(t *testing.T) {
 		svc := app.New(s)
-		res, err := svc.RunRecomputeJob(ctx, app.RecomputeJob{JobID: "job_shards"}, nil)
+		var mu sync.Mutex
+		res, err := svc.RunRecomputeJob(ctx, app.RecomputeJob{JobID: "job_shards"}, func(id string, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Errorf("recompute of %s: %v", id, err)
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
