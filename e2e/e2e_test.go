@@ -27,6 +27,7 @@ import (
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
 	"github.com/cadre-training/cadretrain/shared/server"
+	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -115,6 +116,7 @@ func startServer(t *testing.T, kind string, opts ...func(*server.Options)) *env 
 		Poll:         100 * time.Millisecond,
 		RetryBackoff: 50 * time.Millisecond,
 		WriteTimeout: 5 * time.Minute, // a 100-item batch on DynamoDB Local on a loaded machine
+		XLSX:         xlsx.Write,
 		Log:          logger(t),
 	}
 	for _, opt := range opts {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/importer"
-	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // importCmd loads profiles and records from CSV/xlsx files (cadred import [flags] FILE...;
@@ -41,7 +41,7 @@ func importCmd(log *slog.Logger) error {
 		return nil
 	}
 	if flag.NArg() == 0 {
-		return fmt.Errorf("usage: cadred import [-data-dir DIR | -store dynamodb] [-source NAME] FILE.csv|FILE.xlsx ...")
+		return errors.New("usage: cadred import [-data-dir DIR | -store dynamodb] [-source NAME] FILE.csv|FILE.xlsx")
 	}
 	rules, err := loadRules(*overlayDir)
 	if err != nil {
@@ -50,7 +50,7 @@ func importCmd(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	store, err := f.open(ctx, log)
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return fmt.Errorf("the store file in %s is locked by another process: stop the cadred server using this data dir, then import (%w)", *f.dataDir, err)
 	}
 	if err != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
 	"github.com/cadre-training/cadretrain/shared/server"
+	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -191,6 +192,7 @@ func serve(log *slog.Logger) error {
 		ScheduleEvery:  *scheduleEvery,
 		Log:            log,
 		Rules:          rules,
+		XLSX:           xlsx.Write,
 		Metrics:        os.Stderr,
 		NoticeSchedule: noticeSchedule,
 	})

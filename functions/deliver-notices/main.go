@@ -3,6 +3,6 @@
 // wires: awsboot builds what it uses once per cold start and hands its handler to the runtime.
 package main
 
-import "github.com/cadre-training/cadretrain/shared/awsboot"
+import "github.com/cadre-training/cadretrain/shared/awsboot/noticefn"
 
-func main() { awsboot.DeliverNotices() }
+func main() { noticefn.DeliverNotices() }

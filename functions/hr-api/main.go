@@ -3,8 +3,9 @@
 package main
 
 import (
-	"github.com/cadre-training/cadretrain/shared/awsboot"
+	"github.com/cadre-training/cadretrain/shared/awsboot/httpfn"
 	"github.com/cadre-training/cadretrain/shared/httpapi"
+	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 )
 
-func main() { awsboot.HTTP(httpapi.FnHRAPI) }
+func main() { httpfn.HTTP(httpapi.FnHRAPI, xlsx.Write) }

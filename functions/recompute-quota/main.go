@@ -3,7 +3,7 @@
 package main
 
 import (
-	"github.com/cadre-training/cadretrain/shared/awsboot"
+	"github.com/cadre-training/cadretrain/shared/awsboot/httpfn"
 )
 
-func main() { awsboot.RecomputeQuota() }
+func main() { httpfn.RecomputeQuota() }

@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/cadre-training/cadretrain/shared/awsboot"
+	"github.com/cadre-training/cadretrain/shared/awsboot/httpfn"
 	"github.com/cadre-training/cadretrain/shared/httpapi"
 )
 
-func main() { awsboot.HTTP(httpapi.FnRecordSelfStudy) }
+func main() { httpfn.HTTP(httpapi.FnRecordSelfStudy, nil) }

@@ -357,7 +357,7 @@ func (s *Service) RecordLeave(ctx context.Context, scope Scope, courseID, cadreI
 		return training.Class{}, false, err
 	}
 	changed := false
-	c, err := updateDoc(ctx, s, training.DocClass, courseID, func(c *training.Class) (bool, error) {
+	_, err := updateDoc(ctx, s, training.DocClass, courseID, func(c *training.Class) (bool, error) {
 		changed = false
 		if c.Status != training.ClassFiled {
 			return false, training.Errorf(training.ECONFLICT, "class %s is not filed yet: nobody is called", courseID)
@@ -378,7 +378,7 @@ func (s *Service) RecordLeave(ctx context.Context, scope Scope, courseID, cadreI
 	if err != nil {
 		return training.Class{}, false, err
 	}
-	c, err = s.getClass(ctx, courseID)
+	c, err := s.getClass(ctx, courseID)
 	return c, changed, err
 }
 

@@ -1,14 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
+	"github.com/cadre-training/cadretrain/shared/sheet"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -154,60 +152,32 @@ func (s *Service) DailyNotices(ctx context.Context) error {
 	return nil
 }
 
-// DigestXLSX renders the digest as an Excel workbook: 通报 (the counts), 风险干部 (the cadres at
+// DigestSheets is the digest as sheets of a workbook: 通报 (the counts), 风险干部 (the cadres at
 // risk or unmet), 调训率 (调训 per unit).
-func DigestXLSX(dg Digest) ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	const summary, risk, calls = "通报", "风险干部", "调训率"
-	if err := f.SetSheetName("Sheet1", summary); err != nil {
-		return nil, err
-	}
-	for _, name := range []string{risk, calls} {
-		if _, err := f.NewSheet(name); err != nil {
-			return nil, err
-		}
-	}
-	rows := map[string][][]any{
-		summary: {
-			{"单位", dg.Unit}, {"周", dg.Week}, {"截至", dg.AsOf.String()}, {"干部人数", dg.Cadres},
-			{"已完成 met", dg.States.Met}, {"进度正常 on_track", dg.States.OnTrack}, {"有风险 at_risk", dg.States.AtRisk},
-			{"未完成 unmet", dg.States.Unmet}, {"尚未计算 not_computed", dg.States.NotComputed},
-			{"调训人数", dg.Calls.Called}, {"参训人数", dg.Calls.Attended}, {"请假人数", dg.Calls.OnLeave},
-			{"无故缺席人数", dg.Calls.Absent}, {"调训率", dg.Calls.Rate},
-		},
-		risk:  {{"干部编号", "姓名", "单位", "总体状态", "要求", "状态", "截止日期", "尚差学时", "尚差天数"}},
-		calls: {{"单位", "调训人数", "参训人数", "请假人数", "无故缺席人数", "未结束", "调训率"}},
-	}
+func DigestSheets(dg Digest) []*sheet.Sheet {
+	summary := &sheet.Sheet{Name: "通报", Rows: [][]any{
+		{"单位", dg.Unit}, {"周", dg.Week}, {"截至", dg.AsOf.String()}, {"干部人数", dg.Cadres},
+		{"已完成 met", dg.States.Met}, {"进度正常 on_track", dg.States.OnTrack}, {"有风险 at_risk", dg.States.AtRisk},
+		{"未完成 unmet", dg.States.Unmet}, {"尚未计算 not_computed", dg.States.NotComputed},
+		{"调训人数", dg.Calls.Called}, {"参训人数", dg.Calls.Attended}, {"请假人数", dg.Calls.OnLeave},
+		{"无故缺席人数", dg.Calls.Absent}, {"调训率", dg.Calls.Rate},
+	}}
+	risk := &sheet.Sheet{Name: "风险干部", Headers: []string{"干部编号", "姓名", "单位", "总体状态", "要求", "状态", "截止日期", "尚差学时", "尚差天数"}}
 	for _, c := range dg.AtRisk {
 		for _, r := range c.Requirements {
 			var hours, days any = "", ""
 			if r.Remaining.Hours != nil {
-				hours = r.Remaining.Hours.String()
+				hours = *r.Remaining.Hours
 			}
 			if r.Remaining.Days != nil {
 				days = *r.Remaining.Days
 			}
-			rows[risk] = append(rows[risk], []any{c.CadreID, c.Name, c.Unit, string(c.Overall), r.ID, string(r.State), r.Deadline.String(), hours, days})
+			risk.Add(c.CadreID, c.Name, c.Unit, string(c.Overall), r.ID, string(r.State), r.Deadline.String(), hours, days)
 		}
 	}
+	calls := &sheet.Sheet{Name: "调训率", Headers: []string{"单位", "调训人数", "参训人数", "请假人数", "无故缺席人数", "未结束", "调训率"}}
 	for _, u := range dg.ByUnit {
-		rows[calls] = append(rows[calls], []any{u.Unit, u.Called, u.Attended, u.OnLeave, u.Absent, u.Pending, u.Rate})
+		calls.Add(u.Unit, u.Called, u.Attended, u.OnLeave, u.Absent, u.Pending, u.Rate)
 	}
-	for sheet, rs := range rows {
-		for i, r := range rs {
-			cell, err := excelize.CoordinatesToCellName(1, i+1)
-			if err != nil {
-				return nil, err
-			}
-			if err := f.SetSheetRow(sheet, cell, &r); err != nil {
-				return nil, err
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return []*sheet.Sheet{summary, risk, calls}
 }

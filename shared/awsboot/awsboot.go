@@ -34,17 +34,17 @@ import (
 	"github.com/cadre-training/cadretrain/shared/obs"
 )
 
-// env is what every function is built from.
-type env struct {
-	log     *slog.Logger
-	aws     aws.Config
-	svc     *app.Service
-	metrics *obs.Metrics
+// Env is what every function is built from.
+type Env struct {
+	Log     *slog.Logger
+	AWS     aws.Config
+	Svc     *app.Service
+	Metrics *obs.Metrics
 }
 
 // Load builds the AWS configuration and the service on the table. It reads no secret and builds
 // no client beyond DynamoDB's.
-func load(ctx context.Context, function string) (*env, error) {
+func load(ctx context.Context, function string) (*Env, error) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
 	table := os.Getenv("TABLE_NAME")
 	if table == "" {
@@ -55,27 +55,27 @@ func load(ctx context.Context, function string) (*env, error) {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), nil, table)
-	return &env{log: log, aws: awsCfg, svc: app.New(store), metrics: obs.New(os.Stdout, function)}, nil
+	return &Env{Log: log, AWS: awsCfg, Svc: app.New(store), Metrics: obs.New(os.Stdout, function)}, nil
 }
 
-// configSource reads the configuration from the secret named by CADRE_CONFIG_SECRET, or the
+// ConfigSource reads the configuration from the secret named by CADRE_CONFIG_SECRET, or the
 // file named by CADRE_CONFIG, every config.DefaultTTL; the first read happens at cold start so a
 // missing or broken configuration fails the init, not a request.
-func (e *env) configSource(ctx context.Context) (*config.Source, error) {
+func (e *Env) ConfigSource(ctx context.Context) (*config.Source, error) {
 	var src *config.Source
 	switch {
 	case os.Getenv("CADRE_CONFIG_SECRET") != "":
 		id := os.Getenv("CADRE_CONFIG_SECRET")
-		client := secretsmanager.NewFromConfig(e.aws)
+		client := secretsmanager.NewFromConfig(e.AWS)
 		src = config.NewSource(func(ctx context.Context) (*config.Config, error) {
 			out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 			if err != nil {
 				return nil, fmt.Errorf("read configuration secret %s: %w", id, err)
 			}
 			return config.Parse([]byte(aws.ToString(out.SecretString)))
-		}, config.DefaultTTL, e.log)
+		}, config.DefaultTTL, e.Log)
 	case os.Getenv("CADRE_CONFIG") != "":
-		src = config.FileSource(os.Getenv("CADRE_CONFIG"), config.DefaultTTL, e.log)
+		src = config.FileSource(os.Getenv("CADRE_CONFIG"), config.DefaultTTL, e.Log)
 	default:
 		return nil, fmt.Errorf("neither CADRE_CONFIG_SECRET nor CADRE_CONFIG is set")
 	}
@@ -85,17 +85,18 @@ func (e *env) configSource(ctx context.Context) (*config.Source, error) {
 	return src, nil
 }
 
-// coldStart reports true exactly once per execution environment: for its first invocation.
-type coldStart struct{ used atomic.Bool }
+// ColdStart reports true exactly once per execution environment: for its first invocation.
+type ColdStart struct{ used atomic.Bool }
 
-func (c *coldStart) take() bool { return !c.used.Swap(true) }
+// Take reports true the first time only.
+func (c *ColdStart) Take() bool { return !c.used.Swap(true) }
 
-// start builds the function with build and hands its handler to the Lambda runtime; a build
+// Start builds the function with build and hands its handler to the Lambda runtime; a build
 // failure is logged as JSON and exits, so Lambda reports an init error and nothing half-built
 // ever serves a request.
-func start[H any](function string, build func(context.Context, *env) (H, error)) {
+func Start[H any](function string, build func(context.Context, *Env) (H, error)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
-	h, err := wire(ctx, function, build)
+	h, err := Wire(ctx, function, build)
 	cancel()
 	if err != nil {
 		slog.New(slog.NewJSONHandler(os.Stdout, nil)).Error("cold start failed", "function", function, "err", err.Error())
@@ -104,8 +105,8 @@ func start[H any](function string, build func(context.Context, *env) (H, error))
 	lambda.Start(h)
 }
 
-// wire builds the function's handler (start's testable half).
-func wire[H any](ctx context.Context, function string, build func(context.Context, *env) (H, error)) (H, error) {
+// Wire builds the function's handler (Start's testable half).
+func Wire[H any](ctx context.Context, function string, build func(context.Context, *Env) (H, error)) (H, error) {
 	var zero H
 	e, err := load(ctx, function)
 	if err != nil {
@@ -118,10 +119,10 @@ func wire[H any](ctx context.Context, function string, build func(context.Contex
 	return h, nil
 }
 
-// lambdaFunctionName is the running function's name (set by Lambda; the emulator sets one too).
+// LambdaFunctionName is the running function's name (set by Lambda; the emulator sets one too).
 // CADRE_ASYNC_JOBS=inline runs jobs before answering instead (tests of the binaries, where there
 // is no Lambda API to invoke).
-func lambdaFunctionName() string {
+func LambdaFunctionName() string {
 	if os.Getenv("CADRE_ASYNC_JOBS") == "inline" {
 		return ""
 	}

@@ -200,7 +200,10 @@ func (a *API) digest(c *call) (int, any, error) {
 	if format != "xlsx" {
 		return http.StatusOK, dg, nil
 	}
-	b, err := app.DigestXLSX(dg)
+	if a.d.XLSX == nil {
+		return 0, nil, training.Errorf(training.EUNSUPPORTED, "this function does not render xlsx")
+	}
+	b, err := a.d.XLSX(app.DigestSheets(dg)...)
 	if err != nil {
 		return 0, nil, fmt.Errorf("render digest: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/obs"
+	"github.com/cadre-training/cadretrain/shared/sheet"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -43,6 +44,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Metrics receives CloudWatch Embedded Metric Format counts (nil: none).
 	Metrics *obs.Metrics
+	// XLSX renders xlsx exports (shared/sheet/xlsx.Write); nil where no export is served, so a
+	// function that serves none links no xlsx writer.
+	XLSX sheet.XLSX
 	// Function, when set, serves only the routes of that Lambda function (see Routes); every
 	// other path answers 404 like an unmatched route.
 	Function string

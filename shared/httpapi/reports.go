@@ -10,6 +10,7 @@ import (
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/config"
+	"github.com/cadre-training/cadretrain/shared/sheet"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -40,11 +41,11 @@ func queryUnit(q url.Values, key *config.APIKey, errs *training.Fields) string {
 }
 
 // exportSheet answers an export, or nil to fall through to JSON.
-func (a *API) exportSheet(c *call, format string, s *sheet) (int, any, error) {
+func (a *API) exportSheet(c *call, format string, s *sheet.Sheet) (int, any, error) {
 	if len(s.Rows) > MaxExportRows {
 		return 0, nil, training.Errorf(training.ETOOLARGE, "the export has more than %d rows; narrow the unit or the filter", MaxExportRows)
 	}
-	if err := writeSheet(c.w, format, s); err != nil {
+	if err := a.writeSheet(c.w, format, s); err != nil {
 		return 0, nil, err
 	}
 	return 0, nil, nil
@@ -164,9 +165,9 @@ func makeupText(reasons []string) string {
 	return strings.Join(out, "；")
 }
 
-func (a *API) cadreListSheet(year int, fs []training.Facts) *sheet {
+func (a *API) cadreListSheet(year int, fs []training.Facts) *sheet.Sheet {
 	reqs := a.requirementOrder()
-	s := &sheet{Title: fmt.Sprintf("干部教育培训情况名单（%d年度）", year),
+	s := &sheet.Sheet{Title: fmt.Sprintf("干部教育培训情况名单（%d年度）", year),
 		Headers: []string{"序号", "干部编号", "姓名", "单位", "职级", "类别", "总体状态"}}
 	for _, id := range reqs {
 		s.Headers = append(s.Headers, zh(id))
@@ -183,7 +184,7 @@ func (a *API) cadreListSheet(year int, fs []training.Facts) *sheet {
 			}
 		}
 		row = append(row, f.Trained, f.CentralizedHours, f.FullTimeHours, f.OnlineHours, makeupText(f.Makeup), f.AsOf)
-		s.add(row...)
+		s.Add(row...)
 	}
 	return s
 }
@@ -207,12 +208,12 @@ func (a *API) unitReport(c *call) (int, any, error) {
 	return a.exportSheet(c, format, a.reportSheet(rep))
 }
 
-func (a *API) reportSheet(rep app.UnitReport) *sheet {
+func (a *API) reportSheet(rep app.UnitReport) *sheet.Sheet {
 	var reqs []string
 	for _, r := range rep.Totals.Requirements {
 		reqs = append(reqs, r.ID)
 	}
-	s := &sheet{Title: fmt.Sprintf("干部教育培训学时统计表（%d年度）", rep.Year),
+	s := &sheet.Sheet{Title: fmt.Sprintf("干部教育培训学时统计表（%d年度）", rep.Year),
 		Headers: []string{"单位", "干部人数", zh("county_and_above"), zh("township_and_below"), "参训人数", "参训率（%）",
 			"脱产培训学时", "人均脱产培训学时", "网络培训学时", "人均网络培训学时", "补训人数"}}
 	for _, id := range reqs {
@@ -231,7 +232,7 @@ func (a *API) reportSheet(rep app.UnitReport) *sheet {
 			}
 			r = append(r, rc.Cadres, rc.Met, rc.OnTrack, rc.AtRisk, rc.Unmet)
 		}
-		s.add(r...)
+		s.Add(r...)
 	}
 	for _, ch := range rep.Children {
 		name := ch.Unit
@@ -271,21 +272,21 @@ func (a *API) makeupList(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	s := &sheet{Title: fmt.Sprintf("补训名单（%d年度）", mq.Year), Headers: []string{"序号", "单位", "干部编号", "姓名", "职级", "类别", "补训原因"}}
+	s := &sheet.Sheet{Title: fmt.Sprintf("补训名单（%d年度）", mq.Year), Headers: []string{"序号", "单位", "干部编号", "姓名", "职级", "类别", "补训原因"}}
 	for i, f := range all {
-		s.add(i+1, f.Unit, f.CadreID, f.Name, a.rankTitle(f.Rank), zh(f.Category), makeupText(f.Makeup))
+		s.Add(i+1, f.Unit, f.CadreID, f.Name, a.rankTitle(f.Rank), zh(f.Category), makeupText(f.Makeup))
 	}
 	return a.exportSheet(c, format, s)
 }
 
 // ---- the archive and form entries as sheets
 
-func recordsSheet(cadre training.Cadre, year int, recs []training.Record) *sheet {
+func recordsSheet(cadre training.Cadre, year int, recs []training.Record) *sheet.Sheet {
 	title := fmt.Sprintf("干部教育培训档案（%s）", cadre.Name)
 	if year > 0 {
 		title = fmt.Sprintf("干部教育培训档案（%s，%d年度）", cadre.Name, year)
 	}
-	s := &sheet{Title: title, Headers: []string{"序号", "记录编号", "培训类型", "是否脱产", "培训班次/课程", "培训机构",
+	s := &sheet.Sheet{Title: title, Headers: []string{"序号", "记录编号", "培训类型", "是否脱产", "培训班次/课程", "培训机构",
 		"开始日期", "结束日期", "学习日期", "天数", "学时", "考核结果", "状态", "来源"}}
 	for i, r := range recs {
 		ft, days, studied := any(""), any(""), training.Date{}
@@ -306,13 +307,13 @@ func recordsSheet(cadre training.Cadre, year int, recs []training.Record) *sheet
 		if src == "" {
 			src = r.Source
 		}
-		s.add(i+1, r.ID, zh(string(r.Kind)), ft, r.CourseTitle, r.Institution, r.StartDate, r.EndDate, studied,
+		s.Add(i+1, r.ID, zh(string(r.Kind)), ft, r.CourseTitle, r.Institution, r.StartDate, r.EndDate, studied,
 			days, r.Hours, assess, status, src)
 	}
 	return s
 }
 
-func entriesSheet(cadre training.Cadre, form training.FormKind, year int, es []training.FormEntry) *sheet {
+func entriesSheet(cadre training.Cadre, form training.FormKind, year int, es []training.FormEntry) *sheet.Sheet {
 	title := fmt.Sprintf("干部任免审批表·培训经历（%s）", cadre.Name)
 	if form == training.FormAppraisal {
 		title = fmt.Sprintf("年度考核登记表·脱产培训情况（%s）", cadre.Name)
@@ -320,7 +321,7 @@ func entriesSheet(cadre training.Cadre, form training.FormKind, year int, es []t
 			title = fmt.Sprintf("年度考核登记表·脱产培训情况（%s，%d年度）", cadre.Name, year)
 		}
 	}
-	s := &sheet{Title: title, Headers: []string{"序号", "年度", "开始日期", "结束日期", "月数", "培训机构", "培训班次", "填写内容", "状态"}}
+	s := &sheet.Sheet{Title: title, Headers: []string{"序号", "年度", "开始日期", "结束日期", "月数", "培训机构", "培训班次", "填写内容", "状态"}}
 	for i, e := range es {
 		y := any("")
 		if e.Year > 0 {
@@ -333,7 +334,7 @@ func entriesSheet(cadre training.Cadre, form training.FormKind, year int, es []t
 				status += "：" + e.Withdrawal.Reason
 			}
 		}
-		s.add(i+1, y, e.StartDate, e.EndDate, e.Months, e.Institution, e.CourseTitle, e.Line, status)
+		s.Add(i+1, y, e.StartDate, e.EndDate, e.Months, e.Institution, e.CourseTitle, e.Line, status)
 	}
 	return s
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/httpapi"
 	"github.com/cadre-training/cadretrain/shared/obs"
+	"github.com/cadre-training/cadretrain/shared/sheet"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -83,6 +84,8 @@ type Options struct {
 	Log *slog.Logger
 	// Metrics receives CloudWatch Embedded Metric Format lines (nil: none).
 	Metrics io.Writer
+	// XLSX renders xlsx exports (shared/sheet/xlsx.Write); nil: xlsx is refused, CSV still served.
+	XLSX sheet.XLSX
 	// Rules are the policies and crediting overlays (nil: the embedded ones).
 	Rules *training.Rules
 	// Service replaces the application service built on Store (tests inject failures).
@@ -176,7 +179,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if svc.Notify == nil {
 		svc.Notify = dl.notify
 	}
-	api := httpapi.New(httpapi.Deps{Service: svc, Config: o.Config, StoreKind: o.StoreKind, Jobs: s, Log: o.Log, Metrics: s.metrics})
+	api := httpapi.New(httpapi.Deps{XLSX: o.XLSX, Service: svc, Config: o.Config, StoreKind: o.StoreKind, Jobs: s, Log: o.Log, Metrics: s.metrics})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", o.Addr, err)

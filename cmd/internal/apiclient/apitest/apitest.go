@@ -14,6 +14,7 @@ import (
 	"github.com/cadre-training/cadretrain/shared/bolt"
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/server"
+	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 )
 
 // StartLocalServer starts the one-machine server (shared/server) on a free loopback port, with
@@ -34,7 +35,7 @@ func StartLocalServer(t testing.TB, poll time.Duration) (url, configPath string)
 		t.Fatal(err)
 	}
 	srv, err := server.Start(context.Background(), server.Options{
-		Addr: "127.0.0.1:0", Store: store, StoreKind: "embedded", Config: config.Static(cfg),
+		Addr: "127.0.0.1:0", Store: store, StoreKind: "embedded", Config: config.Static(cfg), XLSX: xlsx.Write,
 		DataDir: dir, Poll: poll, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

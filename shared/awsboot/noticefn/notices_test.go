@@ -1,8 +1,10 @@
-package awsboot
+package noticefn
 
 import (
 	"context"
 	"fmt"
+	"github.com/cadre-training/cadretrain/shared/awsboot/awstest"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -26,7 +28,7 @@ func streamMessage(id, pk, sk string) events.SQSMessage {
 // delivered entry's message does nothing (docs/api.md “Notices”).
 func TestNoticeHandler(t *testing.T) {
 	ctx := context.Background()
-	st := newStore(t)
+	st := awstest.NewStore(t)
 	svc := app.New(st)
 	var posts atomic.Int32
 	answer := atomic.Int32{}
@@ -62,7 +64,7 @@ func TestNoticeHandler(t *testing.T) {
 		hidden = append(hidden, secs)
 		return nil
 	}
-	h := noticeHandler(svc, app.NewSender(nil), vis, quiet)
+	h := noticeHandler(svc, app.NewSender(nil), vis, slog.New(slog.DiscardHandler))
 
 	// Due now; the receiver fails: one attempt, the message is done, the entry moves 5 s on.
 	resp, err := h(ctx, events.SQSEvent{Records: []events.SQSMessage{streamMessage("m1", "DOC#due", key), streamMessage("poison", "CADRE#x", "REC#y")}})

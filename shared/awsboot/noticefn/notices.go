@@ -1,4 +1,6 @@
-package awsboot
+// Package noticefn runs deliver-notices, apart from shared/awsboot so that no other function links
+// the SQS client.
+package noticefn
 
 import (
 	"context"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/awsboot"
 )
 
 // DeliverNotices is the deliver-notices function: the notice outbox (the table's DOC#due items)
@@ -23,23 +26,23 @@ import (
 // attempt (app.Service.Deliver records it and moves or removes the entry; a moved entry comes
 // back through the stream as a new message). What keeps failing to be handled goes to the
 // dead-letter queue. NOTICE_QUEUE_URL names the queue.
-func DeliverNotices() { start("deliver-notices", buildNotices) }
+func DeliverNotices() { awsboot.Start("deliver-notices", buildNotices) }
 
 // visibility changes when a received message becomes visible again.
 type visibility func(ctx context.Context, receiptHandle string, seconds int32) error
 
-func buildNotices(_ context.Context, e *env) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+func buildNotices(_ context.Context, e *awsboot.Env) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
 	queue := os.Getenv("NOTICE_QUEUE_URL")
 	if queue == "" {
 		return nil, fmt.Errorf("NOTICE_QUEUE_URL is not set")
 	}
-	client := sqs.NewFromConfig(e.aws)
+	client := sqs.NewFromConfig(e.AWS)
 	vis := func(ctx context.Context, receipt string, seconds int32) error {
 		_, err := client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 			QueueUrl: aws.String(queue), ReceiptHandle: aws.String(receipt), VisibilityTimeout: seconds})
 		return err
 	}
-	return noticeHandler(e.svc, app.NewSender(nil), vis, e.log), nil
+	return noticeHandler(e.Svc, app.NewSender(nil), vis, e.Log), nil
 }
 
 // maxVisibility is SQS's longest visibility timeout.

@@ -1,4 +1,7 @@
-package awsboot
+// Package httpfn runs the Lambda functions that serve HTTP routes (hr-api, record-self-study,
+// ingest-completions, and recompute-quota with its other triggers), apart from shared/awsboot so
+// that the stream functions link none of the HTTP layer.
+package httpfn
 
 import (
 	"context"
@@ -9,7 +12,9 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/awsboot"
 	"github.com/cadre-training/cadretrain/shared/httpapi"
+	"github.com/cadre-training/cadretrain/shared/sheet"
 )
 
 // HTTPHandler is an API Gateway HTTP API (payload 2.0) handler.
@@ -17,15 +22,19 @@ type HTTPHandler = func(context.Context, events.APIGatewayV2HTTPRequest) (events
 
 // HTTP runs a function that serves only its own routes of the API (hr-api, record-self-study,
 // ingest-completions).
-func HTTP(function string) { start(function, buildHTTP(function, nil)) }
+// render renders xlsx exports: hr-api passes shared/sheet/xlsx.Write; the other functions serve
+// no export and pass nil, so they do not link excelize.
+func HTTP(function string, render sheet.XLSX) {
+	awsboot.Start(function, buildHTTP(function, render, nil))
+}
 
-func buildHTTP(function string, jobs func(*env) app.JobStarter) func(context.Context, *env) (HTTPHandler, error) {
-	return func(ctx context.Context, e *env) (HTTPHandler, error) {
-		src, err := e.configSource(ctx)
+func buildHTTP(function string, render sheet.XLSX, jobs func(*awsboot.Env) app.JobStarter) func(context.Context, *awsboot.Env) (HTTPHandler, error) {
+	return func(ctx context.Context, e *awsboot.Env) (HTTPHandler, error) {
+		src, err := e.ConfigSource(ctx)
 		if err != nil {
 			return nil, err
 		}
-		d := httpapi.Deps{Service: e.svc, Config: src, StoreKind: "dynamodb", Log: e.log, Metrics: e.metrics, Function: function}
+		d := httpapi.Deps{Service: e.Svc, Config: src, StoreKind: "dynamodb", Log: e.Log, Metrics: e.Metrics, Function: function, XLSX: render}
 		if jobs != nil {
 			d.Jobs = jobs(e)
 		}
@@ -37,9 +46,9 @@ func buildHTTP(function string, jobs func(*env) app.JobStarter) func(context.Con
 // *http.Request and the recorded response back into an event; the request id and the cold start
 // go to the API's request log.
 func adaptHTTP(h http.Handler) HTTPHandler {
-	var cold coldStart
+	var cold awsboot.ColdStart
 	withMeta := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := httpapi.Meta{ColdStart: cold.take()}
+		m := httpapi.Meta{ColdStart: cold.Take()}
 		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok {
 			m.RequestID = rc.RequestID
 		}

@@ -1,0 +1,77 @@
+// Package sheet is a table as HR offices file it — a title row, a row of Chinese column headers,
+// the rows — and its CSV form (UTF-8 with a BOM, so Excel reads the Chinese correctly). The xlsx
+// form is in shared/sheet/xlsx, apart, so that only the programs that export xlsx link excelize.
+package sheet
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+
+	"github.com/cadre-training/cadretrain/shared/training"
+)
+
+// Sheet is one table.
+type Sheet struct {
+	Name    string // the worksheet's name in a workbook; "" takes it from Title
+	Title   string // 干部教育培训学时统计表（2026年度）; also the file name; "" for no title row
+	Headers []string
+	Rows    [][]any // string, int, int64, float64, training.Hours, training.Date, bool
+}
+
+// Add appends a row.
+func (s *Sheet) Add(cells ...any) { s.Rows = append(s.Rows, cells) }
+
+// XLSX renders sheets as one xlsx workbook, a worksheet each (shared/sheet/xlsx.Write).
+type XLSX func(sheets ...*Sheet) ([]byte, error)
+
+// CellText is a cell as text: 是/否 for booleans, dates as YYYY-MM-DD, 学时 exactly.
+func CellText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		if x {
+			return "是"
+		}
+		return "否"
+	case training.Date:
+		if x.IsZero() {
+			return ""
+		}
+		return x.String()
+	case fmt.Stringer:
+		return x.String()
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// CSV renders s: the BOM, the title row (when s has a title), the headers, the rows.
+func CSV(s *Sheet) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff") // the BOM makes Excel read the file as UTF-8
+	cw := csv.NewWriter(&buf)
+	if s.Title != "" {
+		title := make([]string, max(len(s.Headers), 1))
+		title[0] = s.Title
+		_ = cw.Write(title)
+	}
+	if len(s.Headers) > 0 {
+		_ = cw.Write(s.Headers)
+	}
+	for _, row := range s.Rows {
+		rec := make([]string, len(row))
+		for i, v := range row {
+			rec[i] = CellText(v)
+		}
+		_ = cw.Write(rec)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return nil, fmt.Errorf("csv export: %w", err)
+	}
+	return buf.Bytes(), nil
+}
