@@ -34,9 +34,9 @@ import (
 // The demo configuration (config/demo.json).
 const (
 	platform   = "elearn-demo"
-	keyCQ      = "demo-hr-key-cq"
-	keySC      = "demo-hr-key-sc"
-	keyAdmin   = "demo-admin-key"
+	keyCQ      = "demo-hr-key-cq-not-for-production"
+	keySC      = "demo-hr-key-sc-not-for-production"
+	keyAdmin   = "demo-admin-key-not-for-production"
 	unitCQ     = "cn/cq/yuzhong/xinfang"
 	unitSC     = "cn/sc/chengdu"
 	secretOld  = "whsec_ZGVtby1wbGF0Zm9ybS1zZWNyZXQtMDAwMS1yb3RhdGU="

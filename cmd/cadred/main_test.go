@@ -76,7 +76,7 @@ func TestBinaryServesAndShutsDownGracefully(t *testing.T) {
 	}
 	put := func(base string) {
 		req, _ := http.NewRequest("PUT", base+"/v1/cadres/c-bin", strings.NewReader(`{"name":"张三","unit":"cn/cq/a","rank":"clerk"}`))
-		req.Header.Set("Authorization", "Bearer demo-hr-key-cq")
+		req.Header.Set("Authorization", "Bearer demo-hr-key-cq-not-for-production")
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -103,7 +103,7 @@ func TestBinaryServesAndShutsDownGracefully(t *testing.T) {
 	if !sawRequest {
 		t.Errorf("no request log line with request id, method, path, route, status, latency and caller:\n%s", logs)
 	}
-	if strings.Contains(logs, "demo-hr-key-cq") {
+	if strings.Contains(logs, "demo-hr-key-cq-not-for-production") {
 		t.Errorf("an API key was logged:\n%s", logs)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "cadretrain.db")); err != nil {
@@ -111,7 +111,7 @@ func TestBinaryServesAndShutsDownGracefully(t *testing.T) {
 	}
 	run(func(base string) {
 		req, _ := http.NewRequest("GET", base+"/v1/cadres/c-bin", nil)
-		req.Header.Set("Authorization", "Bearer demo-hr-key-cq")
+		req.Header.Set("Authorization", "Bearer demo-hr-key-cq-not-for-production")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

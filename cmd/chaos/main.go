@@ -47,7 +47,7 @@ func main() {
 	flag.StringVar(&o.cadredArgs, "cadred-args", "", "more flags for cadred, space-separated (e.g. -pprof 127.0.0.1:6060)")
 	flag.StringVar(&o.config, "config", apiclient.DefaultConfig(), "configuration file (API keys and platform secrets)")
 	flag.StringVar(&o.platform, "platform", "elearn-demo", "platform sending the completions")
-	flag.StringVar(&o.hrKey, "hr-key", "demo-hr-key-cq", "HR API key covering cn/cq")
+	flag.StringVar(&o.hrKey, "hr-key", "demo-hr-key-cq-not-for-production", "HR API key covering cn/cq")
 	flag.IntVar(&o.items, "items", 10000, "completions to send")
 	flag.IntVar(&o.senders, "senders", 48, "concurrent retrying senders")
 	flag.IntVar(&o.kills, "kills", 3, "SIGKILLs of the server during the ingest")

@@ -52,9 +52,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:3000", "base URL of the running server")
 	fs.StringVar(&o.config, "config", apiclient.DefaultConfig(), "configuration file (for the platform's webhook secrets)")
 	fs.StringVar(&o.platform, "platform", "elearn-demo", "platform id the completions come from")
-	fs.StringVar(&o.keyCQ, "hr-key-cq", "demo-hr-key-cq", "HR API key for units under cn/cq")
-	fs.StringVar(&o.keySC, "hr-key-sc", "demo-hr-key-sc", "HR API key for units under cn/sc")
-	fs.StringVar(&o.adminKey, "admin-key", "demo-admin-key", "admin API key (POST /v1/recompute if snapshots lag)")
+	fs.StringVar(&o.keyCQ, "hr-key-cq", "demo-hr-key-cq-not-for-production", "HR API key for units under cn/cq")
+	fs.StringVar(&o.keySC, "hr-key-sc", "demo-hr-key-sc-not-for-production", "HR API key for units under cn/sc")
+	fs.StringVar(&o.adminKey, "admin-key", "demo-admin-key-not-for-production", "admin API key (POST /v1/recompute if snapshots lag)")
 	fs.DurationVar(&o.wait, "wait", 15*time.Second, "how long to wait for the stored snapshots and form entries to catch up")
 	// Four in flight: loading takes about a second. (The local server used to mix up the responses
 	// of concurrent requests to one function; it gives each its own environment since 736215f.)

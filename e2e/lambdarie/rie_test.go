@@ -57,7 +57,7 @@ const (
 	// The demo configuration (config/demo.json).
 	platform = "elearn-demo"
 	secret   = "whsec_ZGVtby1wbGF0Zm9ybS1zZWNyZXQtMDAwMS1yb3RhdGU="
-	keyCQ    = "demo-hr-key-cq"
+	keyCQ    = "demo-hr-key-cq-not-for-production"
 	unitCQ   = "cn/cq/yuzhong/xinfang"
 	region   = "cn-north-1"
 	// What the test waits for at most (never a pass/fail on time): RIE to listen, one invocation.

@@ -14,6 +14,7 @@ package config
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,10 @@ type Config struct {
 	origins   map[string]bool
 	certKey   []byte
 }
+
+// MinSecretBytes is the shortest webhook secret (decoded) and plain API key accepted: a weak
+// configuration stops start-up instead of serving with a guessable secret.
+const MinSecretBytes = 32
 
 // MinCertificateKeyBytes is the shortest certificate_key accepted (HMAC-SHA256 wants a key of at
 // least its output size).
@@ -113,6 +118,13 @@ func Parse(b []byte) (*Config, error) {
 			if !strings.HasPrefix(s, "whsec_") {
 				return nil, fmt.Errorf("config: platform %q secret %d must start with whsec_", id, i)
 			}
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+			if err != nil {
+				return nil, fmt.Errorf("config: platform %q secret %d: not base64", id, i)
+			}
+			if len(raw) < MinSecretBytes {
+				return nil, fmt.Errorf("config: platform %q secret %d has %d bytes; at least %d random bytes are required (make one with: printf 'whsec_%%s\\n' \"$(openssl rand -base64 32)\")", id, i, len(raw), MinSecretBytes)
+			}
 			wh, err := standardwebhooks.NewWebhook(s)
 			if err != nil {
 				return nil, fmt.Errorf("config: platform %q secret %d: not base64", id, i)
@@ -126,6 +138,9 @@ func Parse(b []byte) (*Config, error) {
 		case k.Key != "" && k.KeySHA256 != "":
 			return nil, fmt.Errorf("config: api_keys[%d]: give key or key_sha256, not both", i)
 		case k.Key != "":
+			if len(k.Key) < MinSecretBytes {
+				return nil, fmt.Errorf("config: api_keys[%d].key has %d bytes; at least %d random bytes are required (make one with: openssl rand -hex 32)", i, len(k.Key), MinSecretBytes)
+			}
 			h = sha256.Sum256([]byte(k.Key))
 		case k.KeySHA256 != "":
 			raw, err := hex.DecodeString(k.KeySHA256)

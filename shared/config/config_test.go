@@ -36,7 +36,7 @@ func testConfig(tb testing.TB) *config.Config {
 	return mustParse(tb, fmt.Sprintf(`{
 	  "platforms": {"elearn": {"secrets": [%q, %q]}},
 	  "api_keys": [
-	    {"key": "hr-cq", "role": "hr", "units": ["cn/cq"]},
+	    {"key": "hr-cq-key-0123456789abcdef0123456", "role": "hr", "units": ["cn/cq"]},
 	    {"key_sha256": %q, "role": "admin", "units": [""]}
 	  ]}`, oldSecret, newSecret, hex.EncodeToString(sum[:])))
 }
@@ -47,12 +47,12 @@ func TestParseRejects(t *testing.T) {
 		"SecretPrefix":     `{"platforms": {"p": {"secrets": ["abc"]}}}`,
 		"SecretNotBase64":  `{"platforms": {"p": {"secrets": ["whsec_***"]}}}`,
 		"NoSecrets":        `{"platforms": {"p": {"secrets": []}}}`,
-		"BadRole":          `{"api_keys": [{"key": "k", "role": "root", "units": ["cn"]}]}`,
-		"NoUnits":          `{"api_keys": [{"key": "k", "role": "hr"}]}`,
-		"KeyAndHash":       `{"api_keys": [{"key": "k", "key_sha256": "00", "role": "hr", "units": ["cn"]}]}`,
+		"BadRole":          `{"api_keys": [{"key": "0123456789abcdef0123456789abcdef", "role": "root", "units": ["cn"]}]}`,
+		"NoUnits":          `{"api_keys": [{"key": "0123456789abcdef0123456789abcdef", "role": "hr"}]}`,
+		"KeyAndHash":       `{"api_keys": [{"key": "0123456789abcdef0123456789abcdef", "key_sha256": "00", "role": "hr", "units": ["cn"]}]}`,
 		"HashNotHex":       `{"api_keys": [{"key_sha256": "zz", "role": "hr", "units": ["cn"]}]}`,
 		"NoKey":            `{"api_keys": [{"role": "hr", "units": ["cn"]}]}`,
-		"RepeatedKey":      `{"api_keys": [{"key": "k", "role": "hr", "units": ["cn"]}, {"key": "k", "role": "admin", "units": ["cn"]}]}`,
+		"RepeatedKey":      `{"api_keys": [{"key": "0123456789abcdef0123456789abcdef", "role": "hr", "units": ["cn"]}, {"key": "0123456789abcdef0123456789abcdef", "role": "admin", "units": ["cn"]}]}`,
 		"NotJSON":          `{`,
 		"HashWrongLength":  `{"api_keys": [{"key_sha256": "abcd", "role": "hr", "units": ["cn"]}]}`,
 		"PlatformNoSecret": `{"platforms": {"p": {}}}`,
@@ -62,6 +62,10 @@ func TestParseRejects(t *testing.T) {
 		"OriginUpperCase":  `{"cors_origins": ["https://HR.example.gov.cn"]}`,
 		"OriginFTP":        `{"cors_origins": ["ftp://hr.example.gov.cn"]}`,
 		"ShortCertKey":     `{"certificate_key": "0123456789abcdef0123456789abcde"}`,
+		// A webhook secret or a plain API key under 32 bytes stops start-up.
+		"ShortAPIKey": `{"api_keys": [{"key": "0123456789abcdef0123456789abcde", "role": "hr", "units": ["cn"]}]}`,
+		"ShortSecret": `{"platforms": {"p": {"secrets": ["whsec_c2hvcnQtc2VjcmV0"]}}}`,
+		"EmptySecret": `{"platforms": {"p": {"secrets": ["whsec_"]}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := config.Parse([]byte(doc)); err == nil {
@@ -74,14 +78,14 @@ func TestParseRejects(t *testing.T) {
 func TestAuthenticate(t *testing.T) {
 	c := testConfig(t)
 	t.Run("PlainKeyHashed", func(t *testing.T) {
-		k := c.Authenticate("hr-cq")
+		k := c.Authenticate("hr-cq-key-0123456789abcdef0123456")
 		if k == nil {
 			t.Fatal("hr-cq not authenticated")
 		}
 		if got, want := k.Role, config.RoleHR; got != want {
 			t.Fatalf("role=%q, want %q", got, want)
 		}
-		sum := sha256.Sum256([]byte("hr-cq"))
+		sum := sha256.Sum256([]byte("hr-cq-key-0123456789abcdef0123456"))
 		if got, want := k.ID, hex.EncodeToString(sum[:6]); got != want {
 			t.Fatalf("ID=%q, want %q (hash prefix, never the key)", got, want)
 		}
@@ -92,20 +96,20 @@ func TestAuthenticate(t *testing.T) {
 		}
 	})
 	t.Run("Unknown", func(t *testing.T) {
-		for _, tok := range []string{"", "HR-CQ", "hr-cq ", "nope"} {
+		for _, tok := range []string{"", "HR-CQ-KEY-0123456789ABCDEF0123456", "hr-cq-key-0123456789abcdef0123456 ", "nope"} {
 			if k := c.Authenticate(tok); k != nil {
 				t.Fatalf("Authenticate(%q) = %+v, want nil", tok, k)
 			}
 		}
 	})
 	t.Run("Roles", func(t *testing.T) {
-		hr, admin := c.Authenticate("hr-cq"), c.Authenticate("hashed-admin-key")
+		hr, admin := c.Authenticate("hr-cq-key-0123456789abcdef0123456"), c.Authenticate("hashed-admin-key")
 		if hr.Allows(config.RoleAdmin) || !hr.Allows(config.RoleHR) || !admin.Allows(config.RoleHR) || !admin.Allows(config.RoleAdmin) {
 			t.Fatal("role order wrong: want hr < admin")
 		}
 	})
 	t.Run("UnitsBySegment", func(t *testing.T) {
-		hr := c.Authenticate("hr-cq")
+		hr := c.Authenticate("hr-cq-key-0123456789abcdef0123456")
 		for unit, want := range map[string]bool{"cn/cq": true, "cn/cq/yuzhong": true, "cn/cqx": false, "cn": false, "cn/sc": false} {
 			if got := hr.Sees(unit); got != want {
 				t.Fatalf("Sees(%q)=%v, want %v", unit, got, want)
@@ -214,7 +218,7 @@ func TestShippedDemoConfigParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Authenticate("demo-admin-key") == nil || c.Authenticate("demo-hr-key-cq") == nil {
+	if c.Authenticate("demo-admin-key-not-for-production") == nil || c.Authenticate("demo-hr-key-cq-not-for-production") == nil {
 		t.Fatal("demo keys missing")
 	}
 }

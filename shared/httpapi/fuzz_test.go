@@ -30,7 +30,7 @@ func FuzzRequestBodies(f *testing.F) {
 		f.Add(uint8(i), s)
 	}
 	fx := newFixture(f, "")
-	if w := fx.do("PUT", "/v1/cadres/c-1", "demo-hr-key-cq", strings.NewReader(seeds[0])); w.Code != 201 {
+	if w := fx.do("PUT", "/v1/cadres/c-1", "demo-hr-key-cq-not-for-production", strings.NewReader(seeds[0])); w.Code != 201 {
 		f.Fatalf("setup: %d %s", w.Code, w.Body)
 	}
 	wh, err := standardwebhooks.NewWebhook("whsec_ZGVtby1wbGF0Zm9ybS1zZWNyZXQtMDAwMi1uZXdrZXk=")
@@ -38,11 +38,11 @@ func FuzzRequestBodies(f *testing.F) {
 		f.Fatal(err)
 	}
 	routes := []struct{ method, path, key string }{
-		{"PUT", "/v1/cadres/c-1", "demo-hr-key-cq"},
-		{"POST", "/v1/cadres/c-1/self-study", "demo-hr-key-cq"},
-		{"POST", "/v1/cadres/c-1/trainings", "demo-hr-key-cq"},
-		{"POST", "/v1/records/r_x/void", "demo-hr-key-cq"},
-		{"POST", "/v1/recompute", "demo-admin-key"},
+		{"PUT", "/v1/cadres/c-1", "demo-hr-key-cq-not-for-production"},
+		{"POST", "/v1/cadres/c-1/self-study", "demo-hr-key-cq-not-for-production"},
+		{"POST", "/v1/cadres/c-1/trainings", "demo-hr-key-cq-not-for-production"},
+		{"POST", "/v1/records/r_x/void", "demo-hr-key-cq-not-for-production"},
+		{"POST", "/v1/recompute", "demo-admin-key-not-for-production"},
 		{"POST", "/v1/webhooks/completions/elearn-demo", ""},
 	}
 	f.Fuzz(func(t *testing.T, route uint8, body string) {

@@ -83,7 +83,7 @@ func TestInternalErrorIsAReference(t *testing.T) {
 	f.store.getCadre = func(context.Context, string) (training.Cadre, error) {
 		return training.Cadre{}, errors.New("bbolt: disk I/O error at page 42")
 	}
-	w := f.do("GET", "/v1/cadres/c-1", "demo-hr-key-cq", nil)
+	w := f.do("GET", "/v1/cadres/c-1", "demo-hr-key-cq-not-for-production", nil)
 	isProblem(t, w, 500)
 	if strings.Contains(w.Body.String(), "page 42") || !strings.Contains(w.Body.String(), "reference req_") {
 		t.Fatalf("body %s: must give a reference and hide the cause", w.Body)
@@ -97,8 +97,8 @@ func TestInternalErrorIsAReference(t *testing.T) {
 func TestPanicIsA500(t *testing.T) {
 	f := newFixture(t, "")
 	f.store.getCadre = func(context.Context, string) (training.Cadre, error) { panic("nil map") }
-	isProblem(t, f.do("GET", "/v1/cadres/c-1", "demo-hr-key-cq", nil), 500)
-	isProblem(t, f.do("GET", "/v1/cadres/c-1", "demo-hr-key-cq", nil), 500) // and the next one too
+	isProblem(t, f.do("GET", "/v1/cadres/c-1", "demo-hr-key-cq-not-for-production", nil), 500)
+	isProblem(t, f.do("GET", "/v1/cadres/c-1", "demo-hr-key-cq-not-for-production", nil), 500) // and the next one too
 }
 
 // endless fails the test if more than limit bytes are read from it.
@@ -126,7 +126,7 @@ func TestBodyLimit(t *testing.T) {
 	f := newFixture(t, "")
 	req := httptest.NewRequest("PUT", "/v1/cadres/c-1", &endless{t: t, limit: 0})
 	req.ContentLength = 9 << 20
-	req.Header.Set("Authorization", "Bearer demo-hr-key-cq")
+	req.Header.Set("Authorization", "Bearer demo-hr-key-cq-not-for-production")
 	req.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
 	f.h.ServeHTTP(w, req)
@@ -134,7 +134,7 @@ func TestBodyLimit(t *testing.T) {
 
 	req = httptest.NewRequest("PUT", "/v1/cadres/c-1", &endless{t: t, limit: 2 << 20})
 	req.ContentLength = -1
-	req.Header.Set("Authorization", "Bearer demo-hr-key-cq")
+	req.Header.Set("Authorization", "Bearer demo-hr-key-cq-not-for-production")
 	req.Header.Set("Content-Type", "application/json")
 	w = httptest.NewRecorder()
 	f.h.ServeHTTP(w, req)

@@ -213,7 +213,7 @@ func TestTricklingClientIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "PUT /v1/cadres/c-1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-hr-key-cq\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+	fmt.Fprintf(conn, "PUT /v1/cadres/c-1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-hr-key-cq-not-for-production\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
 	ended := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, conn) // returns when the server closes the connection

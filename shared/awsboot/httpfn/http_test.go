@@ -96,7 +96,7 @@ func TestRecomputeEntryPoints(t *testing.T) {
 	req := awstest.Fixture[events.APIGatewayV2HTTPRequest](t, "http-api-proxy.json")
 	req.RouteKey, req.RawPath, req.RawQueryString = "POST /v1/recompute", "/v1/recompute", ""
 	req.RequestContext.HTTP.Method, req.RequestContext.HTTP.Path = "POST", "/v1/recompute"
-	req.Headers = map[string]string{"authorization": "Bearer demo-admin-key", "content-type": "application/json"}
+	req.Headers = map[string]string{"authorization": "Bearer demo-admin-key-not-for-production", "content-type": "application/json"}
 	req.Body, req.IsBase64Encoded = `{"cadre_id": "c-001"}`, false
 	raw, _ := json.Marshal(req)
 	out, err = invoke(context.Background(), raw)
