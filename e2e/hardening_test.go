@@ -42,6 +42,8 @@ func TestHostileInput(t *testing.T) {
 			bad("BidiOverrideInTitle", selfStudy(`{"hours": 1, "studied_on": "2026-03-02", "course_title": "\u202egnirts"}`), "course_title")
 			bad("DotDotUnit", req{method: "PUT", path: "/v1/cadres/" + id, key: keyCQ,
 				body: map[string]any{"name": "张三", "unit": "cn/cq/../sc", "rank": townshipRk}}, "unit")
+			// One online record of 9,999,999,999,999.99 学时 was accepted (and 9,300 wrapped the sum).
+			bad("UnboundedOnlineHours", selfStudy(`{"hours": 9999999999999.99, "studied_on": "2026-03-02"}`), "hours")
 			bad("YearZero", selfStudy(`{"hours": 1, "studied_on": "0000-03-02"}`), "studied_on")
 			bad("BadPercentEscapeInQuery", req{method: "GET", path: "/v1/cadres/" + id + "/quota-status?as_of=%zz", key: keyCQ}, "query")
 

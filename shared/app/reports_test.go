@@ -195,7 +195,8 @@ func TestFactsNotRewrittenForTheDate(t *testing.T) {
 	s := newService(t)
 	mustPut(t, s, "q-1", app.ProfileInput{Name: "丁", Unit: "cn/cq", Rank: "staff_1", RankEffectiveOn: training.MustDate("2020-01-01")})
 	submit(t, s, fullTime("q-1", "c", "2025-03-01", "2025-03-15", 100))
-	submit(t, s, online("q-1", "o", "2025-02-01", training.HoursOf(60)))
+	submit(t, s, online("q-1", "o", "2025-02-01", training.HoursOf(30)))
+	submit(t, s, online("q-1", "o2", "2025-02-02", training.HoursOf(30)))
 	recompute(t, s, "q-1")
 	first, err := s.Store.GetFacts(ctx, "q-1", []int{2025})
 	if err != nil || first[2025].Overall != training.StateMet {

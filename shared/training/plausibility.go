@@ -15,11 +15,15 @@ type Plausibility struct {
 	// OnlineDailyCapHours: when two or more online records of one cadre dated the same day claim
 	// more 学时 together (all sources), they are flagged daily_online_over_cap.
 	OnlineDailyCapHours Hours `json:"online_daily_cap_hours"`
+	// MaxOnlineRecordHours: one online record claiming more 学时 is a 400 on hours (a single
+	// completion worth more than a whole year's online requirement is a typo or an attack, and
+	// unbounded values would let sums overflow).
+	MaxOnlineRecordHours Hours `json:"max_online_record_hours"`
 }
 
 func (p Plausibility) check() string {
-	if p.MaxSpanDays <= 0 || p.LongSpanDays <= 0 || p.LongSpanDays > p.MaxSpanDays || p.FutureGraceDays < 0 || p.OnlineDailyCapHours <= 0 {
-		return "plausibility needs max_span_days > 0, 0 < long_span_days ≤ max_span_days, future_grace_days ≥ 0 and online_daily_cap_hours > 0"
+	if p.MaxSpanDays <= 0 || p.LongSpanDays <= 0 || p.LongSpanDays > p.MaxSpanDays || p.FutureGraceDays < 0 || p.OnlineDailyCapHours <= 0 || p.MaxOnlineRecordHours <= 0 {
+		return "plausibility needs max_span_days > 0, 0 < long_span_days ≤ max_span_days, future_grace_days ≥ 0, online_daily_cap_hours > 0 and max_online_record_hours > 0"
 	}
 	return ""
 }
@@ -31,7 +35,8 @@ var lastDate = Date{9999, time.December, 31}
 // Standard Time), after CheckRecord accepted its shape. One FieldError per bad field:
 //   - end_date, studied_on, completed_at before the first policy takes effect, or more than the
 //     policy's future_grace_days after today;
-//   - a centralized span longer than the policy's max_span_days (on end_date).
+//   - a centralized span longer than the policy's max_span_days (on end_date);
+//   - an online record claiming more than the policy's max_online_record_hours (on hours).
 //
 // The policy is the one in force on the record's attribution date (the first one before it).
 func (rules *Rules) CheckPlausible(r Record, today Date) Fields {
@@ -52,6 +57,9 @@ func (rules *Rules) CheckPlausible(r Record, today Date) Fields {
 	check("studied_on", r.StudiedOn)
 	if !r.CompletedAt.IsZero() {
 		check("completed_at", DateInCST(r.CompletedAt))
+	}
+	if r.Kind == KindOnline && r.Hours > p.Plausibility.MaxOnlineRecordHours {
+		f.Add("hours", "an online record may claim at most %s 学时, got %s", p.Plausibility.MaxOnlineRecordHours, r.Hours)
 	}
 	if r.Kind == KindCentralized && !r.StartDate.IsZero() && !r.EndDate.IsZero() && !r.EndDate.Before(r.StartDate) {
 		if span := r.StartDate.DaysThrough(r.EndDate); span > p.Plausibility.MaxSpanDays && !f.Has("end_date") {
