@@ -140,6 +140,11 @@ func readTemplate(t *testing.T, table string) (map[string]tmplFunction, map[stri
 			if v, ok := params[n.Value]; ok {
 				return v
 			}
+			if child(child(root, "Resources"), n.Value) != nil {
+				// Another resource (e.g. the notice queue's URL): a closed loopback port, so a
+				// function that used it would fail here rather than reach anything.
+				return "http://127.0.0.1:1/" + n.Value
+			}
 		case "!!str", "!!int", "!!bool", "!!float":
 			return n.Value
 		}
@@ -380,8 +385,11 @@ func start(t *testing.T, rie, id string, tmpl tmplFunction, ddb string) *functio
 		"AWS_ENDPOINT_URL_DYNAMODB":         ddb,
 		"AWS_ENDPOINT_URL_DYNAMODB_STREAMS": ddb,
 		// Every other AWS service at a closed loopback port: nothing leaves the machine.
-		"AWS_ENDPOINT_URL":                "http://127.0.0.1:9",
-		"AWS_LAMBDA_FUNCTION_NAME":        id,
+		"AWS_ENDPOINT_URL":         "http://127.0.0.1:9",
+		"AWS_LAMBDA_FUNCTION_NAME": id,
+		// There is no Lambda API here for recompute-quota's asynchronous self-invocations: its
+		// jobs (the schedule, {"all": true}) run inline to their end (shared/awsboot).
+		"CADRE_ASYNC_JOBS":                "inline",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(tmpl.memory),
 		// The template's Timeout is AWS's limit; here the binary may run emulated on a shared
 		// machine, so RIE's own default (300 s) applies.
