@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A/B load: `make load` against a cadred built from an older commit (A) and from the working tree
-# (B), in the same run on the same machine (both run from this tree: the old build reads its
-# template.yaml and config/demo.json from the working directory), each on a fresh data dir, alternating A B A B so that
+# (B), in the same run on the same machine (both with this tree's config/demo.json; a build from
+# before the one-server redesign routes by its own template.yaml, passed with -template), each on a fresh data dir, alternating A B A B so that
 # the noise of a shared machine falls on both. Also times `make run`'s start-up (process start to
 # the first healthy GET /v1/health) of each build.
 #
@@ -25,9 +25,13 @@ startup() { # prints the ms from exec to the first healthy response
 	dir=$(mktemp -d -p "$tmp")
 	port=$((20000 + RANDOM % 40000))
 	t0=$(date +%s%N)
-	CADRE_DATA_DIR="$dir" "$bin" -addr "127.0.0.1:$port" -store embedded 2>/dev/null &
+	# shellcheck disable=SC2086
+	CADRE_DATA_DIR="$dir" "$bin" -addr "127.0.0.1:$port" -store embedded $3 2>/dev/null &
 	pid=$!
-	until curl -fsS -o /dev/null "http://127.0.0.1:$port/v1/health" 2>/dev/null; do sleep 0.01; done
+	until curl -fsS -o /dev/null "http://127.0.0.1:$port/v1/health" 2>/dev/null; do
+		kill -0 "$pid" 2>/dev/null || { echo "failed to start"; return; }
+		sleep 0.01
+	done
 	t1=$(date +%s%N)
 	kill "$pid"; wait "$pid" 2>/dev/null || true
 	echo $(((t1 - t0) / 1000000))
@@ -35,7 +39,18 @@ startup() { # prints the ms from exec to the first healthy response
 
 for r in $(seq 1 "$rounds"); do
 	for side in A B; do
-		echo "=== round $r, $side ($([[ $side == A ]] && echo "$base" || echo "working tree")): start-up $(startup "$tmp/cadred-$side") ms"
-		CADRED_BIN="$tmp/cadred-$side" SERVER_RSS=1 scripts/with-server.sh "$tmp/loadgen" -url '{url}' -run-id "ab$r$side$RANDOM" ${LOADGEN_FLAGS:-}
+		# Each build with its own configuration file (the document gained fields and longer keys
+		# since), and a build from before the one-server redesign routes by its own template.yaml.
+		args="" cfg="$PWD/config/demo.json" keys=""
+		if [[ $side == A ]]; then
+			cfg="$tmp/base/config/demo.json"
+			keys="-config $cfg -hr-key $(jq -r '.api_keys[] | select(.units[0]=="cn/cq") | .key' "$cfg") -admin-key $(jq -r '.api_keys[] | select(.role=="admin") | .key' "$cfg")"
+			if git -C "$tmp/base" ls-files --error-unmatch shared/localrun >/dev/null 2>&1; then
+				args="-template $tmp/base/template.yaml"
+			fi
+		fi
+		echo "=== round $r, $side ($([[ $side == A ]] && echo "$base" || echo "working tree")): start-up $(CADRE_CONFIG="$cfg" startup "$tmp/cadred-$side" "" "$args") ms"
+		# shellcheck disable=SC2086
+		CADRE_CONFIG="$cfg" CADRED_ARGS="$args" CADRED_BIN="$tmp/cadred-$side" SERVER_RSS=1 scripts/with-server.sh "$tmp/loadgen" -url '{url}' -run-id "ab$r$side$RANDOM" $keys ${LOADGEN_FLAGS:-}
 	done
 done

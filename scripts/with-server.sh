@@ -8,7 +8,8 @@
 # GET /v1/health, then runs CMD with every "{url}" in ARGS replaced by the server's URL. The server
 # is always stopped and the data dir removed afterwards; on failure the end of the server's log is
 # shown. SERVER_RSS=1 prints the server's peak RSS. CADRED_BIN runs that cadred binary instead of
-# building one (A/B measurements against an older build). Exits with CMD's status.
+# building one (A/B measurements against an older build), with the extra flags in CADRED_ARGS.
+# Exits with CMD's status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -35,7 +36,8 @@ while [[ -z $port ]]; do
 	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; fi
 done
 url=http://127.0.0.1:$port
-CADRE_DATA_DIR="$tmp/data" "$tmp/cadred" -addr "127.0.0.1:$port" -store embedded 2>"$tmp/cadred.log" &
+# shellcheck disable=SC2086 # CADRED_ARGS is a list of flags
+CADRE_DATA_DIR="$tmp/data" "$tmp/cadred" -addr "127.0.0.1:$port" -store embedded ${CADRED_ARGS:-} 2>"$tmp/cadred.log" &
 srv=$!
 
 healthy=
