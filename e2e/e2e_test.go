@@ -362,37 +362,47 @@ func measure(m map[string]any, part, unit string) any {
 
 // ---- the suite
 
-func TestE2E(t *testing.T) {
+// testCase is one named case of a suite.
+type testCase struct {
+	name string
+	fn   func(*testing.T, *env)
+}
+
+// runOnBothStores starts one server on each store (embedded; DynamoDB Local, when there) and runs
+// the cases against it in order.
+func runOnBothStores(t *testing.T, cases []testCase) {
+	t.Helper()
 	for _, kind := range []string{"embedded", "dynamodb"} {
 		t.Run(kind, func(t *testing.T) {
 			e := startServer(t, kind)
-			for _, tc := range []struct {
-				name string
-				fn   func(*testing.T, *env)
-			}{
-				{"Health", testHealth},
-				{"UnmatchedRouteIsProblemNotFound", testUnmatchedRoute},
-				{"CadreProfile", testCadreProfile},
-				{"CadreValidation", testCadreValidation},
-				{"Authentication", testAuthentication},
-				{"WebhookSingle", testWebhookSingle},
-				{"WebhookSignatures", testWebhookSignatures},
-				{"WebhookLimits", testWebhookLimits},
-				{"WebhookBatchMixed", testWebhookBatchMixed},
-				{"SelfStudy", testSelfStudy},
-				{"RecordsAndVoid", testRecordsAndVoid},
-				{"FormEntriesAndWithdrawal", testFormEntries},
-				{"SnapshotFollowsRecords", testSnapshotFollows},
-				{"QuotaStatusAsOf", testQuotaStatusAsOf},
-				{"Recompute", testRecompute},
-				{"LeadershipAndUnitBoundary", testLeadershipAndUnitBoundary},
-				{"ExactHours", testExactHours},
-				{"HROffice", testHROffice},
-			} {
+			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 			}
 		})
 	}
+}
+
+func TestE2E(t *testing.T) {
+	runOnBothStores(t, []testCase{
+		{"Health", testHealth},
+		{"UnmatchedRouteIsProblemNotFound", testUnmatchedRoute},
+		{"CadreProfile", testCadreProfile},
+		{"CadreValidation", testCadreValidation},
+		{"Authentication", testAuthentication},
+		{"WebhookSingle", testWebhookSingle},
+		{"WebhookSignatures", testWebhookSignatures},
+		{"WebhookLimits", testWebhookLimits},
+		{"WebhookBatchMixed", testWebhookBatchMixed},
+		{"SelfStudy", testSelfStudy},
+		{"RecordsAndVoid", testRecordsAndVoid},
+		{"FormEntriesAndWithdrawal", testFormEntries},
+		{"SnapshotFollowsRecords", testSnapshotFollows},
+		{"QuotaStatusAsOf", testQuotaStatusAsOf},
+		{"Recompute", testRecompute},
+		{"LeadershipAndUnitBoundary", testLeadershipAndUnitBoundary},
+		{"ExactHours", testExactHours},
+		{"HROffice", testHROffice},
+	})
 }
 
 func testHealth(t *testing.T, e *env) {

@@ -10,24 +10,14 @@ import (
 // TestE2EHROffice covers what an HR office and an operator use beyond the webhook: trainings
 // entered by HR, Chinese for Chinese users, recompute job status and CORS — on both stores.
 func TestE2EHROffice(t *testing.T) {
-	for _, kind := range []string{"embedded", "dynamodb"} {
-		t.Run(kind, func(t *testing.T) {
-			e := startServer(t, kind)
-			for _, tc := range []struct {
-				name string
-				fn   func(*testing.T, *env)
-			}{
-				{"OpenAPIServed", testOpenAPIServed},
-				{"HRTrainings", testHRTrainings},
-				{"HRTrainingsValidation", testHRTrainingsValidation},
-				{"RecomputeJobStatus", testRecomputeJobStatus},
-				{"CORS", testCORS},
-				{"Chinese", testChinese},
-			} {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
-			}
-		})
-	}
+	runOnBothStores(t, []testCase{
+		{"OpenAPIServed", testOpenAPIServed},
+		{"HRTrainings", testHRTrainings},
+		{"HRTrainingsValidation", testHRTrainingsValidation},
+		{"RecomputeJobStatus", testRecomputeJobStatus},
+		{"CORS", testCORS},
+		{"Chinese", testChinese},
+	})
 }
 
 func testOpenAPIServed(t *testing.T, e *env) {

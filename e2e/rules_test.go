@@ -10,24 +10,14 @@ import (
 // TestE2ERules shows the rules of docs/rules.md “Training on promotion”, “Initial training”,
 // “Mid-year joiners and transfers”, “The leadership rule” and “Local crediting overlays” over HTTP.
 func TestE2ERules(t *testing.T) {
-	for _, kind := range []string{"embedded", "dynamodb"} {
-		t.Run(kind, func(t *testing.T) {
-			e := startServer(t, kind)
-			for _, tc := range []struct {
-				name string
-				fn   func(*testing.T, *env)
-			}{
-				{"Policies", testPolicies},
-				{"PromotionTraining", testPromotionTraining},
-				{"MidYearJoiner", testMidYearJoiner},
-				{"CreditingOverlay", testCreditingOverlay},
-				{"DaysWithoutHours", testDaysWithoutHours},
-				{"CourseLength", testCourseLength},
-			} {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
-			}
-		})
-	}
+	runOnBothStores(t, []testCase{
+		{"Policies", testPolicies},
+		{"PromotionTraining", testPromotionTraining},
+		{"MidYearJoiner", testMidYearJoiner},
+		{"CreditingOverlay", testCreditingOverlay},
+		{"DaysWithoutHours", testDaysWithoutHours},
+		{"CourseLength", testCourseLength},
+	})
 }
 
 func (e *env) status(t *testing.T, key, cadre, asOf string) map[string]any {

@@ -12,24 +12,14 @@ import (
 // and bounds”, “Corrections of profiles”, “Leadership terms” and “A status that explains itself”
 // over HTTP.
 func TestE2ETrust(t *testing.T) {
-	for _, kind := range []string{"embedded", "dynamodb"} {
-		t.Run(kind, func(t *testing.T) {
-			e := startServer(t, kind)
-			for _, tc := range []struct {
-				name string
-				fn   func(*testing.T, *env)
-			}{
-				{"Supersedes", testSupersedes},
-				{"SameTrainingNewEvent", testSameTrainingNewEvent},
-				{"UnionOfDaysAndFlags", testUnionOfDaysAndFlags},
-				{"Plausibility", testPlausibility},
-				{"RankCorrection", testRankCorrection},
-				{"LeadershipTerms", testLeadershipTerms},
-			} {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
-			}
-		})
-	}
+	runOnBothStores(t, []testCase{
+		{"Supersedes", testSupersedes},
+		{"SameTrainingNewEvent", testSameTrainingNewEvent},
+		{"UnionOfDaysAndFlags", testUnionOfDaysAndFlags},
+		{"Plausibility", testPlausibility},
+		{"RankCorrection", testRankCorrection},
+		{"LeadershipTerms", testLeadershipTerms},
+	})
 }
 
 // records returns the cadre's archive by record id.
