@@ -22,13 +22,26 @@ import (
 //
 // A resend (r's key already stored) is left to the store: duplicate or conflict, nothing voided.
 func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitResult, error) {
-	recs, err := s.Store.ListRecords(ctx, r.CadreID)
+	// Only what can matter is read: the records stored under r's key and the one it supersedes
+	// (by id), and for a centralized training the records of its end date (a same training has
+	// the same dates). The whole archive is never read on the write path.
+	stored := func(id string) (training.Record, bool, error) {
+		e, err := s.Store.GetRecord(ctx, id)
+		switch {
+		case err == nil:
+			return e, e.CadreID == r.CadreID, nil
+		case training.ErrorCode(err) == training.ENOTFOUND:
+			return training.Record{}, false, nil
+		}
+		return training.Record{}, false, err
+	}
+	var oldID, reason string
+	_, resend, err := stored(r.ID)
 	if err != nil {
 		return SubmitResult{}, err
 	}
-	var oldID, reason string
 	switch {
-	case slices.ContainsFunc(recs, func(e training.Record) bool { return e.ID == r.ID }):
+	case resend:
 		// a resend: the store answers duplicate or conflict
 	case r.Supersedes != "":
 		var f training.Fields
@@ -37,15 +50,22 @@ func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitRes
 			f.Add("supersedes", "must be at most %d characters", training.MaxExternalIDLen)
 		} else if r.Supersedes == r.ExternalID {
 			f.Add("supersedes", "must name another event than event_id")
-		} else if !slices.ContainsFunc(recs, func(e training.Record) bool { return e.ID == oldID }) {
+		} else if _, ok, err := stored(oldID); err != nil {
+			return SubmitResult{}, err
+		} else if !ok {
 			f.Add("supersedes", "names no event %q of this source for cadre %s", r.Supersedes, r.CadreID)
 		}
 		if err := f.Err(); err != nil {
 			return SubmitResult{}, err
 		}
 		reason = fmt.Sprintf("superseded by event %s", r.ExternalID)
-	default:
-		for _, e := range recs {
+	case r.Kind == training.KindCentralized:
+		end := r.AttributionDate()
+		_, near, err := s.Store.CadreWithRecords(ctx, r.CadreID, func(training.Cadre) (training.Date, training.Date) { return end, end })
+		if err != nil {
+			return SubmitResult{}, err
+		}
+		for _, e := range near {
 			if e.Source == r.Source && e.Status == training.StatusActive && training.SameTraining(e, r) {
 				oldID = e.ID
 				reason = fmt.Sprintf("replaced by event %s (same course and dates from the same source)", r.ExternalID)
