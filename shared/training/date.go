@@ -80,13 +80,33 @@ func (d Date) String() string {
 func (d Date) AddDays(n int) Date { return DateOf(d.t().AddDate(0, 0, n)) }
 
 // Before reports d < o.
-func (d Date) Before(o Date) bool { return d.t().Before(o.t()) }
+func (d Date) Before(o Date) bool { return d.Compare(o) < 0 }
 
 // After reports d > o.
-func (d Date) After(o Date) bool { return d.t().After(o.t()) }
+func (d Date) After(o Date) bool { return d.Compare(o) > 0 }
 
-// Compare returns -1, 0 or +1.
-func (d Date) Compare(o Date) int { return d.t().Compare(o.t()) }
+// Compare returns -1, 0 or +1. Field by field: a Date is always a real calendar date (ParseDate,
+// DateOf), so this orders as time does, without building two time.Time values per comparison
+// (the evaluation's hottest path).
+func (d Date) Compare(o Date) int {
+	switch {
+	case d.Year != o.Year:
+		return cmpInt(d.Year, o.Year)
+	case d.Month != o.Month:
+		return cmpInt(int(d.Month), int(o.Month))
+	}
+	return cmpInt(d.Day, o.Day)
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
 
 // DaysThrough is the inclusive count of calendar days from d to end (1 when equal, ≤ 0 when end < d).
 // It counts in whole days since the Unix epoch, not through time.Duration, whose ±292 years would
