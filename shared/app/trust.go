@@ -22,9 +22,10 @@ import (
 //
 // A resend (r's key already stored) is left to the store: duplicate or conflict, nothing voided.
 func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitResult, error) {
-	// Only what can matter is read: the records stored under r's key and the one it supersedes
-	// (by id), and for a centralized training the records of its end date (a same training has
-	// the same dates). The whole archive is never read on the write path.
+	// Only what can matter is read: for a supersession the record under r's key and the one it
+	// supersedes (by id); for a centralized training the records of its end date (a resend or a
+	// same training has the same dates); for anything else nothing. The whole archive is never read
+	// on the write path.
 	stored := func(id string) (training.Record, bool, error) {
 		e, err := s.Store.GetRecord(ctx, id)
 		switch {
@@ -36,15 +37,14 @@ func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitRes
 		return training.Record{}, false, err
 	}
 	var oldID, reason string
-	_, resend, err := stored(r.ID)
-	if err != nil {
-		return SubmitResult{}, err
-	}
 	switch {
-	case resend:
-		// a resend: the store answers duplicate or conflict
 	case r.Supersedes != "":
 		var f training.Fields
+		if _, resend, err := stored(r.ID); err != nil {
+			return SubmitResult{}, err
+		} else if resend {
+			break // a resend: the store answers duplicate or conflict
+		}
 		oldID = training.RecordID(r.Source, r.Supersedes)
 		if len(r.Supersedes) > training.MaxExternalIDLen {
 			f.Add("supersedes", "must be at most %d characters", training.MaxExternalIDLen)
@@ -64,6 +64,9 @@ func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitRes
 		_, near, err := s.Store.CadreWithRecords(ctx, r.CadreID, func(training.Cadre) (training.Date, training.Date) { return end, end })
 		if err != nil {
 			return SubmitResult{}, err
+		}
+		if slices.ContainsFunc(near, func(e training.Record) bool { return e.ID == r.ID }) {
+			break // a resend (same key, same dates): the store answers duplicate or conflict
 		}
 		for _, e := range near {
 			if e.Source == r.Source && e.Status == training.StatusActive && training.SameTraining(e, r) {
