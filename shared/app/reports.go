@@ -231,12 +231,7 @@ func (s *Service) CheckList(scope Scope, q *ListQuery) training.Fields {
 			f.Add("requirement", "unknown requirement %q; GET /v1/policies lists them", q.Requirement)
 		}
 	}
-	switch {
-	case q.Limit == 0:
-		q.Limit = DefaultListLimit
-	case q.Limit < 1 || q.Limit > MaxListLimit:
-		f.Add("limit", "must be between 1 and %d", MaxListLimit)
-	}
+	checkListLimit(&f, &q.Limit)
 	return f
 }
 
@@ -320,16 +315,21 @@ type MakeupQuery struct {
 	Cursor string
 }
 
+// checkListLimit fills a list's default page size or names a limit out of range.
+func checkListLimit(f *training.Fields, limit *int) {
+	switch {
+	case *limit == 0:
+		*limit = DefaultListLimit
+	case *limit < 1 || *limit > MaxListLimit:
+		f.Add("limit", "must be between 1 and %d", MaxListLimit)
+	}
+}
+
 // CheckMakeup validates q and fills its defaults.
 func (s *Service) CheckMakeup(scope Scope, q *MakeupQuery) training.Fields {
 	var f training.Fields
 	s.checkUnitYear(&f, scope, q.Unit, &q.Year)
-	switch {
-	case q.Limit == 0:
-		q.Limit = DefaultListLimit
-	case q.Limit < 1 || q.Limit > MaxListLimit:
-		f.Add("limit", "must be between 1 and %d", MaxListLimit)
-	}
+	checkListLimit(&f, &q.Limit)
 	return f
 }
 

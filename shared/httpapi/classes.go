@@ -128,15 +128,21 @@ func checkReportScope(c *call, unit string) error {
 	return nil
 }
 
-// listClasses serves GET /v1/classes?unit=…[&year=…].
-func (a *API) listClasses(c *call) (int, any, error) {
+// unitYearQuery reads ?unit= and ?year= of a class list or report and checks the unit is the key's.
+func unitYearQuery(c *call) (string, int, error) {
 	var errs training.Fields
 	unit := reportUnit(c, &errs)
 	year := queryYear(c.r.URL.Query(), &errs)
 	if err := errs.Err(); err != nil {
-		return 0, nil, err
+		return "", 0, err
 	}
-	if err := checkReportScope(c, unit); err != nil {
+	return unit, year, checkReportScope(c, unit)
+}
+
+// listClasses serves GET /v1/classes?unit=…[&year=…].
+func (a *API) listClasses(c *call) (int, any, error) {
+	unit, year, err := unitYearQuery(c)
+	if err != nil {
 		return 0, nil, err
 	}
 	classes, err := a.d.Service.ListClasses(c.ctx(), c.key, unit, year)
@@ -152,13 +158,8 @@ func (a *API) listClasses(c *call) (int, any, error) {
 
 // callsReport serves GET /v1/reports/calls?unit=…[&year=…]: 调训率 per unit.
 func (a *API) callsReport(c *call) (int, any, error) {
-	var errs training.Fields
-	unit := reportUnit(c, &errs)
-	year := queryYear(c.r.URL.Query(), &errs)
-	if err := errs.Err(); err != nil {
-		return 0, nil, err
-	}
-	if err := checkReportScope(c, unit); err != nil {
+	unit, year, err := unitYearQuery(c)
+	if err != nil {
 		return 0, nil, err
 	}
 	rep, err := a.d.Service.ReportCalls(c.ctx(), c.key, unit, year)
