@@ -48,6 +48,7 @@ func main() {
 		keep     = flag.Bool("keep", false, "keep the store file")
 		asOfStr  = flag.String("as-of", "2026-11-27", "evaluation date")
 		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+		reuse    = flag.Bool("reuse", false, "with -dir: when the store file is there already (from a -keep run with the same -cadres, -records and -unit-size), skip the seeding and time only the recomputes")
 	)
 	flag.Parse()
 	if *cpuProf != "" {
@@ -71,31 +72,40 @@ func main() {
 			defer os.RemoveAll(d)
 		}
 	}
+	if err := os.MkdirAll(*dir, 0o750); err != nil {
+		log.Fatal(err)
+	}
 	path := filepath.Join(*dir, "cadretrain.db")
+	_, statErr := os.Stat(path)
+	reused := *reuse && statErr == nil
 	ctx := context.Background()
 	fmt.Printf("cadrescale: %d cadres × %d records, %d cadres per unit, as of %s, GOMAXPROCS=%d, file %s\n",
 		*cadres, *perCadre, *unitSize, asOf, runtime.GOMAXPROCS(0), path)
 
-	s, err := bolt.Open(path)
-	if err != nil {
-		log.Fatal(err)
-	}
-	start, cpu0 := time.Now(), cpuTime()
-	mode, err := seed(ctx, s, *cadres, *perCadre, *unitSize, asOf)
-	if err != nil {
-		log.Fatal(err)
-	}
-	seedTime, seedCPU := time.Since(start), cpuTime()-cpu0
-	if err := s.Close(); err != nil {
-		log.Fatal(err)
-	}
-	used, fileSize := usedBytes(path)
 	nrec := *cadres * *perCadre
-	fmt.Printf("seed (%s): %.1fs wall, %.1fs CPU, %.0f records/s; file %s (pages in use %s), %.0f bytes per record\n",
-		mode, seedTime.Seconds(), seedCPU.Seconds(), float64(nrec)/seedTime.Seconds(), mb(fileSize), mb(used), float64(used)/float64(nrec))
-	bucketSizes(path, nrec)
+	if reused {
+		fmt.Println("seed: skipped (-reuse: the store file is there already)")
+	} else {
+		s, err := bolt.Open(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		start, cpu0 := time.Now(), cpuTime()
+		mode, err := seed(ctx, s, *cadres, *perCadre, *unitSize, asOf)
+		if err != nil {
+			log.Fatal(err)
+		}
+		seedTime, seedCPU := time.Since(start), cpuTime()-cpu0
+		if err := s.Close(); err != nil {
+			log.Fatal(err)
+		}
+		used, fileSize := usedBytes(path)
+		fmt.Printf("seed (%s): %.1fs wall, %.1fs CPU, %.0f records/s; file %s (pages in use %s), %.0f bytes per record\n",
+			mode, seedTime.Seconds(), seedCPU.Seconds(), float64(nrec)/seedTime.Seconds(), mb(fileSize), mb(used), float64(used)/float64(nrec))
+		bucketSizes(path, nrec)
+	}
 
-	s, err = bolt.Open(path)
+	s, err := bolt.Open(path)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -123,7 +133,7 @@ func main() {
 	if err := s.Close(); err != nil {
 		log.Fatal(err)
 	}
-	used, fileSize = usedBytes(path)
+	used, fileSize := usedBytes(path)
 	fmt.Printf("after recompute: file %s (pages in use %s), %.0f bytes per record (snapshots included)\n", mb(fileSize), mb(used), float64(used)/float64(nrec))
 }
 
