@@ -104,6 +104,14 @@ load:
 	$(GO) build -o bin/loadgen ./cmd/loadgen
 	SERVER_PORT=$(LOAD_PORT) SERVER_RSS=1 scripts/with-server.sh bin/loadgen -url '{url}' $(LOADGEN_FLAGS)
 
+# make lag: the stream lag of issue 12 — a burst of 10,000 writes on a fresh embedded store (5,000
+# self-study POSTs and 500 signed webhooks of 10 completions, half of them full-time, over 200
+# cadres), then how long after the last acknowledged write every cadre's stored snapshot equals a
+# fresh evaluation and every full-time completion has its appraisal form entry.
+.PHONY: lag
+lag:
+	$(MAKE) --no-print-directory load LOADGEN_FLAGS='-cadres 200 -requests 5500 -mix write=10,webhook=1 -batch 10 -sample 200 $(LOADGEN_FLAGS)'
+
 # make scale: seed SCALE_CADRES cadres × 10 records into a fresh embedded store (bulk path), then
 # time a full recompute, the same with nothing changed and a 100,000-cadre unit, with file size,
 # bytes per record and peak RSS beyond the mapped file. docs/benchmarks.md has the figures.

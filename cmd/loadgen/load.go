@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,9 @@ type loader struct {
 	unit    string
 	cadres  []string
 	hours   []atomic.Int64 // online 学时 (hundredths) created per cadre during the load
+	// fullTime counts the full-time completions created per cadre: each must get its appraisal
+	// form entry (docs/rules.md, forms).
+	fullTime []atomic.Int64
 	// lastWrite is when the last successful write (self-study or webhook) was answered, unix ns.
 	lastWrite atomic.Int64
 
@@ -50,7 +54,8 @@ func loadgen(ctx context.Context, o options) (bool, error) {
 		api: apiclient.Client{Base: o.url, HTTP: &http.Client{Timeout: o.timeout, Transport: &http.Transport{
 			MaxIdleConns: o.concurrency + 8, MaxIdleConnsPerHost: o.concurrency + 8, IdleConnTimeout: 30 * time.Second,
 		}}},
-		hours: make([]atomic.Int64, o.cadres),
+		hours:    make([]atomic.Int64, o.cadres),
+		fullTime: make([]atomic.Int64, o.cadres),
 	}
 	defer l.api.HTTP.CloseIdleConnections()
 	for i := range o.cadres {
@@ -355,17 +360,22 @@ func (l *loader) webhook(ctx context.Context, i int, rng *rand.Rand) error {
 	}
 	var resp struct {
 		Results []struct {
-			EventID, Status string
-			Errors          json.RawMessage
+			EventID string          `json:"event_id"`
+			Status  string          `json:"status"`
+			Errors  json.RawMessage `json:"errors"`
 		}
 	}
 	if err := json.Unmarshal(b, &resp); err != nil || len(resp.Results) != len(items) {
 		return describe(http.MethodPost, path, "webhook-id: "+msgID, body, st, b, errors.New("unexpected answer "+clip(b, 500)), http.StatusOK)
 	}
 	created := 0
-	for _, r := range resp.Results {
-		if r.Status == "created" {
-			created++
+	for j, r := range resp.Results {
+		if r.Status != "created" {
+			continue
+		}
+		created++
+		if it := items[j]; it.FullTime && r.EventID == it.EventID {
+			l.fullTime[l.index(it.CadreID)].Add(1)
 		}
 	}
 	l.writes.Add(int64(created))
@@ -378,71 +388,145 @@ func (l *loader) webhook(ctx context.Context, i int, rng *rand.Rand) error {
 	return nil
 }
 
-// catchUp polls the stored snapshots of a sample of cadres (those with the most self-study
-// written) until each equals a fresh evaluation as of today, whose online_annual achieved hours
-// must also equal what this run wrote (the cadres start with no records). It reports how long
-// after the last write the last of them caught up.
+// index is the position of a cadre id of this run in l.cadres.
+func (l *loader) index(id string) int {
+	n, _ := strconv.Atoi(id[strings.LastIndexByte(id, '-')+1:])
+	return n
+}
+
+// catchUp polls, for a sample of the cadres written to, the stored snapshot until it equals a
+// fresh evaluation as of today (whose online_annual achieved hours must also equal what this run
+// wrote: the cadres start with no records) and the appraisal form entries until there is one per
+// full-time completion created. It reports how long after the last acknowledged write the last
+// of them caught up: the lag of the change feed (snapshots and form entries are written by it).
 func (l *loader) catchUp(ctx context.Context) (string, bool) {
 	last := time.Unix(0, l.lastWrite.Load())
 	if l.lastWrite.Load() == 0 {
-		return "Snapshot catch-up: nothing was written.", true
+		return "Catch-up: nothing was written.", true
 	}
 	var sample []int
 	step := max(1, len(l.cadres)/l.o.sample)
 	for c := 0; c < len(l.cadres) && len(sample) < l.o.sample; c += step {
-		if l.hours[c].Load() > 0 {
+		if l.hours[c].Load() > 0 || l.fullTime[c].Load() > 0 {
 			sample = append(sample, c)
 		}
 	}
 	if len(sample) == 0 {
-		return "Snapshot catch-up: no sampled cadre got self-study.", true
+		return "Catch-up: no sampled cadre was written to.", true
 	}
-	want := map[int]training.Status{}
-	for _, c := range sample {
-		var fresh training.Status
+	want := make([]training.Status, len(l.cadres))
+	if err := parallel(sample, func(c int) error {
 		b, err := l.expect(ctx, http.MethodGet, "/v1/cadres/"+l.cadres[c]+"/quota-status?as_of="+l.today.String(), l.o.hrKey, nil, http.StatusOK)
 		if err == nil {
-			err = json.Unmarshal(b, &fresh)
+			err = json.Unmarshal(b, &want[c])
 		}
 		if err != nil {
-			return fmt.Sprintf("Snapshot catch-up: fresh evaluation failed: %v", err), false
+			return fmt.Errorf("fresh evaluation failed: %v", err)
 		}
-		if got, exp := onlineHours(fresh), training.Hours(l.hours[c].Load()); got != exp {
-			return fmt.Sprintf("Snapshot catch-up: %s: a fresh evaluation counts %s online 学时, but this run created %s", l.cadres[c], got, exp), false
+		if got, exp := onlineHours(want[c]), training.Hours(l.hours[c].Load()); got != exp {
+			return fmt.Errorf("%s: a fresh evaluation counts %s online 学时, but this run created %s", l.cadres[c], got, exp)
 		}
-		want[c] = fresh
+		return nil
+	}); err != nil {
+		return "Catch-up: " + err.Error(), false
+	}
+	// current reports whether cadre c's stored snapshot and form entries have caught up.
+	current := func(c int) (bool, error) {
+		var snap training.Status
+		b, err := l.expect(ctx, http.MethodGet, "/v1/cadres/"+l.cadres[c]+"/quota-status", l.o.hrKey, nil, http.StatusOK)
+		if err != nil {
+			return false, err
+		}
+		if json.Unmarshal(b, &snap) != nil || snap.AsOf != l.today || !reflect.DeepEqual(snap.Requirements, want[c].Requirements) {
+			return false, nil
+		}
+		if l.fullTime[c].Load() == 0 {
+			return true, nil
+		}
+		var entries struct {
+			Entries []json.RawMessage `json:"entries"`
+		}
+		b, err = l.expect(ctx, http.MethodGet, "/v1/cadres/"+l.cadres[c]+"/appraisal-records", l.o.hrKey, nil, http.StatusOK)
+		if err != nil {
+			return false, err
+		}
+		if err := json.Unmarshal(b, &entries); err != nil {
+			return false, err
+		}
+		return int64(len(entries.Entries)) >= l.fullTime[c].Load(), nil
 	}
 	pollStart := time.Now()
 	deadline := pollStart.Add(l.o.catchupTimeout)
 	var lastCaught time.Time
 	polls := 0
-	for len(want) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+	behind := sample
+	for len(behind) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		polls++
-		for c, fresh := range want {
-			var snap training.Status
-			b, err := l.expect(ctx, http.MethodGet, "/v1/cadres/"+l.cadres[c]+"/quota-status", l.o.hrKey, nil, http.StatusOK)
-			if err != nil {
-				return fmt.Sprintf("Snapshot catch-up: %v", err), false
-			}
-			if json.Unmarshal(b, &snap) == nil && snap.AsOf == l.today && reflect.DeepEqual(snap.Requirements, fresh.Requirements) {
+		var mu sync.Mutex
+		var still []int
+		if err := parallel(behind, func(c int) error {
+			ok, err := current(c)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
 				lastCaught = time.Now()
-				delete(want, c)
+			} else if err == nil {
+				still = append(still, c)
 			}
+			return err
+		}); err != nil {
+			return "Catch-up: " + err.Error(), false
 		}
-		if len(want) > 0 {
+		behind = still
+		if len(behind) > 0 {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	if len(want) > 0 {
-		return fmt.Sprintf("Snapshot catch-up: %d of %d sampled stored snapshots still behind %s after the last write (polled for %s).",
-			len(want), len(sample), time.Since(last).Round(time.Millisecond), l.o.catchupTimeout), false
+	var entries int64
+	for _, c := range sample {
+		entries += l.fullTime[c].Load()
+	}
+	what := fmt.Sprintf("the stored snapshots of %d cadres and their %d appraisal form entries", len(sample), entries)
+	if len(behind) > 0 {
+		return fmt.Sprintf("Catch-up: %d of %d sampled cadres still behind %s after the last write (polled for %s).",
+			len(behind), len(sample), time.Since(last).Round(time.Millisecond), l.o.catchupTimeout), false
 	}
 	note := ""
 	if polls == 1 {
 		note = " (all current at the first poll, which began " + pollStart.Sub(last).Round(time.Millisecond).String() + " after the last write: an upper bound)"
 	}
-	return fmt.Sprintf("Snapshot catch-up: the stored snapshots of %d sampled cadres matched a fresh evaluation %s after the last write%s.",
-		len(sample), lastCaught.Sub(last).Round(time.Millisecond), note), true
+	return fmt.Sprintf("Catch-up: %s matched a fresh evaluation %s after the last acknowledged write%s.",
+		what, lastCaught.Sub(last).Round(time.Millisecond), note), true
+}
+
+// parallel calls fn for each of cs, 16 at a time, and returns the first error.
+func parallel(cs []int, fn func(c int) error) error {
+	jobs := make(chan int)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range min(16, len(cs)) {
+		wg.Go(func() {
+			for c := range jobs {
+				if err := fn(c); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		})
+	}
+	for _, c := range cs {
+		jobs <- c
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }
 
 func onlineHours(s training.Status) training.Hours {

@@ -163,7 +163,7 @@ func TestShortLoadAgainstLocalServer(t *testing.T) {
 		`Load: 300 requests in `,
 		`(?m)^write\s+120\s+0\s`, `(?m)^fresh\s+90\s+0\s`, `(?m)^stored\s+60\s+0\s`, `(?m)^webhook\s+30\s+0\s`, `(?m)^all\s+300\s+0\s`,
 		`\(420 records created\)`, // 120 self-study + 30 × 10 completions
-		`stored snapshots of 5 sampled cadres matched a fresh evaluation`,
+		`stored snapshots of 5 cadres and their [1-9][0-9]* appraisal form entries matched a fresh evaluation`,
 	} {
 		if !regexp.MustCompile(re).MatchString(s) {
 			t.Errorf("output lacks %s:\n%s", re, s)
