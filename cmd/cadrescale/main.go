@@ -200,11 +200,16 @@ func seed(ctx context.Context, s *bolt.Store, n, perCadre, unitSize int, asOf tr
 			}()
 		}
 		go func() { wg.Wait(); close(chunks) }()
+		start, done, step := time.Now(), 0, max(batch, n/20)
 		for c := range chunks {
 			if err := l.Load(ctx, c.cs, c.rs); err != nil {
 				return "", err
 			}
+			if done += len(c.cs); done%step < len(c.cs) || done == n {
+				fmt.Fprintf(os.Stderr, "\rseeding: %d of %d cadres (%d%%), %s", done, n, done*100/n, time.Since(start).Round(time.Second))
+			}
 		}
+		fmt.Fprintln(os.Stderr)
 		return "bulk Load", nil
 	}
 	// Without a bulk path: the store's ordinary writes, 64 at a time (group commit).
