@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -52,15 +53,48 @@ func (e *env) subscribe(t *testing.T, rc *receiver, id, path, unit string, event
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("subscription without a whsec_ secret: %s", r.body)
 	}
-	rc.setSecret(path, secret)
-	// The same subscription again is a no-op 200 that keeps the secret.
+	hint := "whsec_…" + secret[len(secret)-4:]
+	if sub["secret_hint"] != hint {
+		t.Fatalf("secret_hint %v, want %s", sub["secret_hint"], hint)
+	}
+	// The secret is shown once, in the answer that created it (docs/api.md “Notices”): the same
+	// subscription again is a no-op 200, and a GET and the list show only the hint.
 	again := e.do(t, req{method: "PUT", path: "/v1/subscriptions/" + id, key: keyAdmin, body: map[string]any{
 		"url": rc.url(path), "events": events, "unit": unit, "description": "e2e",
 	}})
 	wantStatus(t, again, http.StatusOK)
-	if again.json(t)["secret"] != secret {
-		t.Fatalf("resending the subscription changed its secret")
+	got := e.do(t, req{method: "GET", path: "/v1/subscriptions/" + id, key: keyAdmin})
+	wantStatus(t, got, http.StatusOK)
+	list := e.do(t, req{method: "GET", path: "/v1/subscriptions", key: keyAdmin})
+	wantStatus(t, list, http.StatusOK)
+	listed := map[string]any{}
+	for _, s := range list.json(t)["subscriptions"].([]any) {
+		if s.(map[string]any)["subscription_id"] == id {
+			listed = s.(map[string]any)
+		}
 	}
+	for what, m := range map[string]map[string]any{"PUT again": again.json(t), "GET": got.json(t), "list": listed} {
+		if _, shown := m["secret"]; shown || m["secret_hint"] != hint {
+			t.Fatalf("%s: secret %v, secret_hint %v; want no secret and the hint %s", what, m["secret"], m["secret_hint"], hint)
+		}
+	}
+	for _, r := range []response{again, got, list} {
+		if strings.Contains(string(r.body), secret) {
+			t.Fatalf("the secret was read back: %s", r.body)
+		}
+	}
+	// A rotation (a PUT sending a new secret) shows the new one in its answer, and deliveries are
+	// signed with it from then on.
+	rotated := "whsec_" + base64.StdEncoding.EncodeToString([]byte(e.id("rotated-secret-of-32-bytes")))
+	r = e.do(t, req{method: "PUT", path: "/v1/subscriptions/" + id, key: keyAdmin, body: map[string]any{
+		"url": rc.url(path), "events": events, "unit": unit, "description": "e2e", "secret": rotated,
+	}})
+	wantStatus(t, r, http.StatusOK)
+	if m := r.json(t); m["secret"] != rotated || m["secret_hint"] != "whsec_…"+rotated[len(rotated)-4:] {
+		t.Fatalf("rotation answered secret %v, secret_hint %v", m["secret"], m["secret_hint"])
+	}
+	rc.setSecret(path, rotated)
+	sub["secret"] = rotated
 	return sub
 }
 

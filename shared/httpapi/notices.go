@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/training"
 )
 
 // putSubscription serves PUT /v1/subscriptions/{subscription_id} (admin).
@@ -28,10 +29,32 @@ func (a *API) putSubscription(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	// The signing secret is shown in the answer that set it: the creation (generated unless sent)
+	// and a PUT that sent one (a rotation). Never again.
+	body := subscriptionAnswer(sub, created || in.Secret != "")
 	if created {
-		return http.StatusCreated, sub, nil
+		return http.StatusCreated, body, nil
 	}
-	return http.StatusOK, sub, nil
+	return http.StatusOK, body, nil
+}
+
+// subscriptionBody is a subscription as answered: Secret (shadowing the stored one) is set only
+// in the answer that set it; SecretHint (whsec_…last4) always, to tell which secret is in use.
+type subscriptionBody struct {
+	training.Subscription
+	Secret     string `json:"secret,omitempty"`
+	SecretHint string `json:"secret_hint"`
+}
+
+func subscriptionAnswer(sub training.Subscription, reveal bool) subscriptionBody {
+	b := subscriptionBody{Subscription: sub, SecretHint: "whsec_…"}
+	if n := len(sub.Secret); n >= len("whsec_")+32 { // 4 of at least 32 base64 characters (24 bytes)
+		b.SecretHint += sub.Secret[n-4:]
+	}
+	if reveal {
+		b.Secret = sub.Secret
+	}
+	return b
 }
 
 func (a *API) listSubscriptions(c *call) (int, any, error) {
@@ -39,7 +62,11 @@ func (a *API) listSubscriptions(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"subscriptions": subs}, nil
+	out := make([]subscriptionBody, len(subs))
+	for i, sub := range subs {
+		out[i] = subscriptionAnswer(sub, false)
+	}
+	return http.StatusOK, map[string]any{"subscriptions": out}, nil
 }
 
 func (a *API) getSubscription(c *call) (int, any, error) {
@@ -47,7 +74,7 @@ func (a *API) getSubscription(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, sub, nil
+	return http.StatusOK, subscriptionAnswer(sub, false), nil
 }
 
 // listDeliveries serves GET /v1/subscriptions/{subscription_id}/deliveries: the delivery log.
