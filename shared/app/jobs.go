@@ -122,17 +122,57 @@ func (s *Service) CreateJob(ctx context.Context, job RecomputeJob) (training.Job
 		return training.Job{}, training.Errorf(training.EINVALID, "a job needs an id")
 	}
 	now := s.now().UTC()
-	j, err := s.Store.PutJob(ctx, training.Job{
+	fresh := training.Job{
 		ID: job.JobID, Kind: JobKindRecompute, AsOf: job.AsOf, RepairForms: job.RepairForms, State: training.JobQueued,
 		Segments: make([]training.JobSegment, s.segments()), CreatedAt: now, UpdatedAt: now,
-	}, 0)
-	if training.ErrorCode(err) == training.ECONFLICT {
-		return s.Store.GetJob(ctx, job.JobID)
 	}
-	if err != nil {
-		return training.Job{}, fmt.Errorf("create job %s: %w", job.JobID, err)
+	var expired int64 // the version of an expired job under the same id, replaced
+	for attempt := 0; ; attempt++ {
+		j, err := s.putJob(ctx, fresh, expired)
+		if training.ErrorCode(err) == training.ECONFLICT && attempt < maxCheckpointRetries {
+			cur, gerr := s.Store.GetJob(ctx, job.JobID)
+			if gerr != nil && training.ErrorCode(gerr) != training.ENOTFOUND {
+				return training.Job{}, gerr
+			}
+			if gerr == nil && !cur.Expired(now) {
+				return cur, nil
+			}
+			expired = cur.Version // 0 when it was deleted in between
+			continue
+		}
+		if err != nil {
+			return training.Job{}, fmt.Errorf("create job %s: %w", job.JobID, err)
+		}
+		return j, nil
 	}
-	return j, nil
+}
+
+// putJob stores j under expectVersion with its retention counted from j.UpdatedAt: every write of
+// a job moves its expiry (training.JobRetention).
+func (s *Service) putJob(ctx context.Context, j training.Job, expectVersion int64) (training.Job, error) {
+	j.ExpiresAt = j.UpdatedAt.Add(training.JobRetention)
+	return s.Store.PutJob(ctx, j, expectVersion)
+}
+
+// getJob returns the job, or ENOTFOUND when it does not exist or its retention has passed (a
+// store may keep an expired job a while: DynamoDB's TTL deletes within days).
+func (s *Service) getJob(ctx context.Context, id string) (training.Job, error) {
+	j, err := s.Store.GetJob(ctx, id)
+	if err == nil && j.Expired(s.now()) {
+		return training.Job{}, training.Errorf(training.ENOTFOUND, "job %s not found (expired %s)", id, j.ExpiresAt.Format(time.RFC3339))
+	}
+	return j, err
+}
+
+// SweepJobs deletes the expired jobs from a store that does not delete them itself
+// (training.JobSweeper: the embedded store; DynamoDB's TTL does it in AWS). The one-machine
+// server runs it daily.
+func (s *Service) SweepJobs(ctx context.Context) (int, error) {
+	sw, ok := s.Store.(training.JobSweeper)
+	if !ok {
+		return 0, nil
+	}
+	return sw.DeleteExpiredJobs(ctx, s.now())
 }
 
 // StartJob creates the job (CreateJob) and hands on a step for each of its unfinished segments.
@@ -150,7 +190,7 @@ func (s *Service) StartJob(ctx context.Context, job RecomputeJob, h StepHandOff)
 // good, each segment continues from its checkpoint. A segment whose step is still running gets a
 // second runner; the first checkpoint decides between them and the other stops.
 func (s *Service) ResumeJob(ctx context.Context, id string, h StepHandOff) (training.Job, error) {
-	j, err := s.Store.GetJob(ctx, id)
+	j, err := s.getJob(ctx, id)
 	if err != nil {
 		return training.Job{}, err
 	}
@@ -174,7 +214,7 @@ func handOnUnfinished(ctx context.Context, j training.Job, h StepHandOff) error 
 
 // GetJob returns a job's status, or ENOTFOUND.
 func (s *Service) GetJob(ctx context.Context, id string) (training.Job, error) {
-	return s.Store.GetJob(ctx, id)
+	return s.getJob(ctx, id)
 }
 
 // RunJobStep runs one step of a job: it lists, recomputes and checkpoints pages of its segment
@@ -184,7 +224,7 @@ func (s *Service) GetJob(ctx context.Context, id string) (training.Job, error) {
 // recompute fails is counted in Failed and passed to onErr. A step whose segment has moved on
 // without it (delivered twice, or overtaken after a resume) stops at its next checkpoint.
 func (s *Service) RunJobStep(ctx context.Context, step JobStep, h StepHandOff, onErr func(cadreID string, err error)) (training.Job, error) {
-	j, err := s.Store.GetJob(ctx, step.JobID)
+	j, err := s.getJob(ctx, step.JobID)
 	if err != nil {
 		return training.Job{}, err
 	}
@@ -276,7 +316,7 @@ func (s *Service) checkpoint(ctx context.Context, step JobStep, from string, fn 
 			}
 		}
 		j.UpdatedAt = s.now().UTC()
-		stored, err := s.Store.PutJob(ctx, j, j.Version)
+		stored, err := s.putJob(ctx, j, j.Version)
 		if err == nil {
 			return stored, true, nil
 		}
@@ -339,7 +379,7 @@ func (s *Service) failJob(ctx context.Context, id string, cause error) {
 			return
 		}
 		j.State, j.Error, j.UpdatedAt = training.JobFailed, cause.Error(), s.now().UTC()
-		if _, err := s.Store.PutJob(ctx, j, j.Version); training.ErrorCode(err) != training.ECONFLICT {
+		if _, err := s.putJob(ctx, j, j.Version); training.ErrorCode(err) != training.ECONFLICT {
 			return
 		}
 	}
@@ -354,7 +394,7 @@ func (s *Service) jobDone(ctx context.Context, j training.Job) (training.Job, er
 		return j, nil
 	}
 	j.State, j.Error, j.UpdatedAt = training.JobFailed, "the daily notices failed: "+err.Error(), s.now().UTC()
-	if stored, perr := s.Store.PutJob(ctx, j, j.Version); perr == nil {
+	if stored, perr := s.putJob(ctx, j, j.Version); perr == nil {
 		j = stored
 	}
 	return j, fmt.Errorf("job %s: the daily notices: %w", j.ID, err)

@@ -221,3 +221,71 @@ func TestRunRecomputeJobFailsAndResumes(t *testing.T) {
 		t.Fatalf("resumed job %+v, want done with %d", j, n)
 	}
 }
+
+// Recompute jobs are kept for training.JobRetention (30 days) after their last change
+// (docs/operations.md “Recompute jobs”): until then GET answers the job with its expires_at; from
+// then on it is not found, the embedded store's sweep deletes it, and the same id starts afresh.
+func TestJobRetention(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	clock := now
+	s.Now = func() time.Time { return clock }
+	mustPut(t, s, "c0001", app.ProfileInput{Name: "干部", Unit: "cn/cq", Rank: "clerk"})
+	if _, err := s.RunRecomputeJob(ctx, app.RecomputeJob{JobID: "job_r"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	finished := clock
+	for _, tc := range []struct {
+		name    string
+		at      time.Time
+		visible bool
+		swept   int
+	}{
+		{"JustFinished", finished, true, 0},
+		{"DayBeforeExpiry", finished.Add(training.JobRetention - 24*time.Hour), true, 0},
+		{"AtExpiry", finished.Add(training.JobRetention), false, 1},
+		{"SweptAlready", finished.Add(training.JobRetention + time.Hour), false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock = tc.at
+			j, err := s.GetJob(ctx, "job_r")
+			switch {
+			case tc.visible && err != nil:
+				t.Fatalf("GetJob: %v", err)
+			case tc.visible && (j.State != training.JobDone || !j.ExpiresAt.Equal(finished.Add(training.JobRetention))):
+				t.Fatalf("job %s expires %v; want done, expiring %v", j.State, j.ExpiresAt, finished.Add(training.JobRetention))
+			case !tc.visible && training.ErrorCode(err) != training.ENOTFOUND:
+				t.Fatalf("GetJob of an expired job: %+v, %v; want ENOTFOUND", j, err)
+			}
+			n, err := s.SweepJobs(ctx)
+			if err != nil || n != tc.swept {
+				t.Fatalf("SweepJobs: %d, %v; want %d", n, err, tc.swept)
+			}
+		})
+	}
+	// The expired job's id runs afresh.
+	res, err := s.RunRecomputeJob(ctx, app.RecomputeJob{JobID: "job_r"}, nil)
+	if err != nil || res.Recomputed != 1 {
+		t.Fatalf("the same id after expiry: %+v, %v; want 1 recomputed", res, err)
+	}
+}
+
+// An expired job not yet deleted (DynamoDB deletes by TTL within days) is replaced, not resumed,
+// when its id is started again.
+func TestCreateJobReplacesExpired(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	old := training.Job{ID: "job_x", Kind: app.JobKindRecompute, State: training.JobDone, Total: 9, Done: 9,
+		Segments: []training.JobSegment{{Finished: true, Counted: true, Total: 9, Done: 9}},
+		CreatedAt: now.Add(-40 * 24 * time.Hour), UpdatedAt: now.Add(-31 * 24 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour)}
+	if _, err := s.Store.PutJob(ctx, old, 0); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.CreateJob(ctx, app.RecomputeJob{JobID: "job_x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != training.JobQueued || j.Done != 0 || !j.CreatedAt.Equal(now) || !j.ExpiresAt.Equal(now.Add(training.JobRetention)) {
+		t.Fatalf("CreateJob over an expired job: %+v; want a fresh queued job expiring %v", j, now.Add(training.JobRetention))
+	}
+}

@@ -3,6 +3,8 @@ package bolt
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -63,4 +65,39 @@ func (s *Store) GetJob(ctx context.Context, id string) (training.Job, error) {
 		return training.Job{}, training.Errorf(training.ENOTFOUND, "job %s not found", id)
 	}
 	return j, nil
+}
+
+// DeleteExpiredJobs deletes the jobs expired at now (training.JobSweeper) in one transaction and
+// returns how many. The jobs bucket holds one small value per job, so reading it whole is cheap.
+func (s *Store) DeleteExpiredJobs(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bktJobs)
+		var expired [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var j training.Job
+			if err := jsonDecode(v, &j); err != nil {
+				return fmt.Errorf("job %s: %w", k, err)
+			}
+			if j.Expired(now) {
+				expired = append(expired, slices.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range expired {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(expired)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("deleting expired jobs: %w", err)
+	}
+	return n, nil
 }

@@ -32,7 +32,14 @@ type jobItem struct {
 	Failed  int    `dynamodbav:"failed"`
 	Version int64  `dynamodbav:"version"`
 	Doc     string `dynamodbav:"doc"`
+	// ExpiresAt is the job's training.Job.ExpiresAt in Unix seconds: the table's TTL attribute
+	// (TTLAttribute), so DynamoDB deletes the job within days of it.
+	ExpiresAt int64 `dynamodbav:"expires_at,omitempty"`
 }
+
+// TTLAttribute is the table's Time to Live attribute (template.yaml's TimeToLiveSpecification):
+// an item whose expires_at (Unix seconds) has passed is deleted by DynamoDB. Only jobs carry it.
+const TTLAttribute = "expires_at"
 
 // PutJob puts the job on condition that it does not exist (expectVersion 0) or that its stored
 // version is expectVersion.
@@ -45,10 +52,14 @@ func (s *Store) PutJob(ctx context.Context, j training.Job, expectVersion int64)
 	if err != nil {
 		return training.Job{}, fmt.Errorf("dynamo: encode job %q: %w", j.ID, err)
 	}
-	item, err := attributevalue.MarshalMap(jobItem{
+	it := jobItem{
 		PK: jobPrefix + j.ID, SK: skJob, Type: typeJob, JobID: j.ID, State: string(j.State),
 		Total: j.Total, Done: j.Done, Failed: j.Failed, Version: j.Version, Doc: string(doc),
-	})
+	}
+	if !j.ExpiresAt.IsZero() {
+		it.ExpiresAt = j.ExpiresAt.Unix()
+	}
+	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return training.Job{}, fmt.Errorf("dynamo: marshal job %q: %w", j.ID, err)
 	}

@@ -231,3 +231,40 @@ func TestTricklingClientIsCutOff(t *testing.T) {
 	}
 	t.Fatal("the server still holds a client that trickles its body 10 s later")
 }
+
+// TestScheduleSweepsExpiredJobs: the schedule deletes the recompute jobs past their retention from
+// the embedded store and keeps the others (docs/operations.md “Recompute jobs”).
+func TestScheduleSweepsExpiredJobs(t *testing.T) {
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "cadretrain.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now().UTC()
+	for id, expires := range map[string]time.Time{"job_expired": now.Add(-time.Minute), "job_kept": now.Add(training.JobRetention)} {
+		j := training.Job{ID: id, Kind: app.JobKindRecompute, State: training.JobDone, CreatedAt: now, UpdatedAt: now, ExpiresAt: expires}
+		if _, err := st.PutJob(ctx, j, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.LoadFile("../../config/demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Start(ctx, server.Options{
+		Addr: "127.0.0.1:0", Store: st, StoreKind: "embedded", Config: config.Static(cfg), DataDir: dir,
+		ScheduleEvery: 20 * time.Millisecond, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	waitFor(t, "the expired job to be deleted", func() bool {
+		_, err := st.GetJob(ctx, "job_expired")
+		return training.ErrorCode(err) == training.ENOTFOUND
+	})
+	if _, err := st.GetJob(ctx, "job_kept"); err != nil {
+		t.Fatalf("the job within its retention: %v", err)
+	}
+}

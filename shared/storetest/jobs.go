@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -18,12 +19,12 @@ func NewJob(id string) training.Job {
 			{Counted: true, Total: 3},
 			{},
 		},
-		CreatedAt: T0, UpdatedAt: T0,
+		CreatedAt: T0, UpdatedAt: T0, ExpiresAt: T0.Add(training.JobRetention),
 	}
 }
 
 func normJob(j training.Job) training.Job {
-	j.CreatedAt, j.UpdatedAt = utc(j.CreatedAt), utc(j.UpdatedAt)
+	j.CreatedAt, j.UpdatedAt, j.ExpiresAt = utc(j.CreatedAt), utc(j.UpdatedAt), utc(j.ExpiresAt)
 	return j
 }
 
@@ -93,6 +94,40 @@ func testJobs(t *testing.T, newStore func(t *testing.T) training.Store) {
 		}
 		next.Version = 2
 		sameJob(t, "GetJob after update", stored, next)
+	})
+
+	// A store that sweeps expired jobs itself (training.JobSweeper: the embedded store; DynamoDB
+	// deletes them by TTL) deletes those expired at the time given, and only those
+	// (docs/operations.md “Recompute jobs”).
+	t.Run("SweepExpired", func(t *testing.T) {
+		sw, ok := s.(training.JobSweeper)
+		if !ok {
+			t.Skip("the store deletes expired jobs by itself (TTL)")
+		}
+		ids := map[string]time.Time{"job_sweep_old": T0, "job_sweep_now": T0.Add(time.Hour), "job_sweep_new": T0.Add(2 * time.Hour), "job_sweep_never": {}}
+		for id, exp := range ids {
+			j := NewJob(id)
+			j.ExpiresAt = exp
+			if _, err := s.PutJob(ctx, j, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := sw.DeleteExpiredJobs(ctx, T0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, exp := range ids {
+			_, err := s.GetJob(ctx, id)
+			if gone := !exp.IsZero() && !exp.After(T0.Add(time.Hour)); gone {
+				wantCode(t, "GetJob of swept "+id, err, training.ENOTFOUND)
+			} else if err != nil {
+				t.Fatalf("GetJob of %s (expires %v), kept: %v", id, exp, err)
+			}
+		}
+		// job_1 above expires at T0 + JobRetention: kept.
+		if n != 2 {
+			t.Fatalf("DeleteExpiredJobs deleted %d, want 2", n)
+		}
 	})
 
 	for _, tc := range []struct {

@@ -35,8 +35,19 @@ type Job struct {
 	Segments  []JobSegment `json:"segments"`
 	CreatedAt time.Time    `json:"created_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
-	Version   int64        `json:"version"`
+	// ExpiresAt is UpdatedAt + JobRetention: from then on the job reads as not found, and the
+	// stores delete it (DynamoDB's TTL on expires_at; the embedded store's daily sweep).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Version   int64     `json:"version"`
 }
+
+// JobRetention is how long a job's record is kept after its last change: for a finished job, 30
+// days after it finished; a job that stopped half-way (its checkpoints no longer move) goes 30
+// days after its last checkpoint (docs/operations.md “Recompute jobs”).
+const JobRetention = 30 * 24 * time.Hour
+
+// Expired reports whether the job's retention has passed at now.
+func (j Job) Expired(now time.Time) bool { return !j.ExpiresAt.IsZero() && !now.Before(j.ExpiresAt) }
 
 // JobSegment is one segment's checkpoint: the listing cursor after the last page whose cadres were
 // recomputed, and its counts. A step resumes from Cursor.
@@ -58,6 +69,14 @@ type JobStore interface {
 	// Version is expectVersion+1.
 	PutJob(ctx context.Context, j Job, expectVersion int64) (Job, error)
 
-	// GetJob returns the job, or ENOTFOUND.
+	// GetJob returns the job, or ENOTFOUND. An expired job the store has not deleted yet is
+	// returned as it is (callers check Expired).
 	GetJob(ctx context.Context, id string) (Job, error)
+}
+
+// JobSweeper is implemented by a store that deletes expired jobs itself when asked (the embedded
+// store; DynamoDB deletes them by TTL).
+type JobSweeper interface {
+	// DeleteExpiredJobs deletes the jobs expired at now and returns how many.
+	DeleteExpiredJobs(ctx context.Context, now time.Time) (int, error)
 }
