@@ -69,6 +69,22 @@ func putRecord(tx *bbolt.Tx, r *training.Record) error {
 
 // CreateRecord stores r unless its key (Source, ExternalID) exists; see training.RecordStore.
 func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.Record, training.CreateOutcome, error) {
+	return s.createRecord(ctx, r, "", training.Voiding{})
+}
+
+// SupersedeRecord stores r and voids the record oldID with v in one transaction; see
+// training.RecordStore. The checks come first, so a refused supersede writes nothing.
+func (s *Store) SupersedeRecord(ctx context.Context, r training.Record, oldID string, v training.Voiding) (training.Record, training.CreateOutcome, error) {
+	if oldID == r.ID {
+		return training.Record{}, "", training.Errorf(training.EINVALID, "a record cannot supersede itself")
+	}
+	return s.createRecord(ctx, r, oldID, v)
+}
+
+// createRecord is CreateRecord and, with oldID set, SupersedeRecord: r is created unless its key
+// exists, and the record oldID of the same cadre (else ENOTFOUND, writing nothing) is voided with
+// v in the same transaction unless it is voided already.
+func (s *Store) createRecord(ctx context.Context, r training.Record, oldID string, v training.Voiding) (training.Record, training.CreateOutcome, error) {
 	if err := r.CheckSealed(); err != nil {
 		return training.Record{}, "", err
 	}
@@ -78,9 +94,13 @@ func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.R
 	if r.Status == "" {
 		r.Status = training.StatusActive
 	}
-	var out training.Record
-	var outcome training.CreateOutcome
+	var (
+		out      training.Record
+		outcome  training.CreateOutcome
+		notFound bool
+	)
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		out, outcome, notFound = training.Record{}, "", false
 		// The record id is derived from the idempotency key, so rec_ids is the idempotency index.
 		stored, _, found, err := getRecord(tx, []byte(r.ID))
 		if err != nil {
@@ -96,6 +116,16 @@ func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.R
 			}
 			return nil
 		}
+		var old training.Record
+		if oldID != "" {
+			if old, _, found, err = getRecord(tx, []byte(oldID)); err != nil {
+				return err
+			}
+			if !found || old.CadreID != r.CadreID {
+				notFound = true
+				return nil
+			}
+		}
 		if err := putRecord(tx, &r); err != nil {
 			return err
 		}
@@ -103,11 +133,26 @@ func (s *Store) CreateRecord(ctx context.Context, r training.Record) (training.R
 		if err := s.appendChange(tx, training.Change{Kind: training.ChangeInsert, CadreID: r.CadreID, RecordID: r.ID, New: &nr}); err != nil {
 			return err
 		}
+		if oldID != "" && old.Status != training.StatusVoided {
+			voided, vv := old, v
+			voided.Status, voided.Void = training.StatusVoided, &vv
+			if err := putRecord(tx, &voided); err != nil {
+				return err
+			}
+			if err := s.appendChange(tx, training.Change{Kind: training.ChangeModify, CadreID: old.CadreID, RecordID: oldID, Old: &old, New: &voided}); err != nil {
+				return err
+			}
+		}
 		out, outcome = r, training.Created
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err != nil && oldID != "":
+		return training.Record{}, "", fmt.Errorf("creating record %s superseding %s: %w", r.ID, oldID, err)
+	case err != nil:
 		return training.Record{}, "", fmt.Errorf("creating record %s: %w", r.ID, err)
+	case notFound:
+		return training.Record{}, "", training.Errorf(training.ENOTFOUND, "record %s of cadre %s not found", oldID, r.CadreID)
 	}
 	return out, outcome, nil
 }
