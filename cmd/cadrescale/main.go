@@ -163,7 +163,7 @@ func seed(ctx context.Context, s *bolt.Store, n, perCadre, unitSize int, asOf tr
 			r.Kind, r.StudiedOn, r.Hours = training.KindOnline, day, training.Hours(150+100*(j%4))
 		} else {
 			days := 1 + (i+j)%12
-			r.Kind, r.FullTime, r.StartDate, r.EndDate, r.Days, r.Hours = training.KindCentralized, true, day.AddDays(-(days - 1)), day, days, training.HoursOf(int64(8*days))
+			r.Kind, r.FullTime, r.StartDate, r.EndDate, r.Days, r.Hours = training.KindCentralized, true, day.AddDays(-(days - 1)), day, training.WholeDays(int64(days)), training.HoursOf(int64(8*days))
 			r.Institution, r.InstitutionType = "中共重庆市委党校", "party_school"
 		}
 		r.Seal()

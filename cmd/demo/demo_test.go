@@ -146,7 +146,7 @@ func checkInvariants(t *testing.T, ds *Dataset) {
 		case "centralized":
 			span := c.StartDate.DaysThrough(c.EndDate)
 			if c.FullTime == nil || c.EndDate.Before(c.StartDate) || c.EndDate.After(ds.Today) ||
-				int64(c.Hours) > int64(span)*2400 || c.Days > span {
+				int64(c.Hours) > int64(span)*2400 || c.Days > training.WholeDays(int64(span)) {
 				t.Errorf("bad centralized completion %+v", c)
 			}
 		case "online":
@@ -268,11 +268,11 @@ func TestGenerateDeterministic(t *testing.T) {
 }
 
 func TestMeasureCell(t *testing.T) {
-	d, td := 61, 90
+	d, td := training.Days(121), training.WholeDays(90) // 60.5 days: docs/rules.md “Half days”
 	h, th := training.Hours(32050), training.HoursOf(550)
 	r := training.RequirementStatus{Target: training.Measures{Days: &td, Hours: &th},
 		Achieved: training.Measures{Days: &d, Hours: &h}, State: "on_track"}
-	if got := measureCell(r); got != "61/90d 320.5/550h on_track" {
+	if got := measureCell(r); got != "60.5/90d 320.5/550h on_track" {
 		t.Errorf("measureCell = %q", got)
 	}
 }

@@ -27,11 +27,11 @@ var states = []training.State{"met", "on_track", "at_risk", "unmet"}
 func measureCell(r training.RequirementStatus) string {
 	var parts []string
 	if r.Target.Days != nil {
-		a := 0
+		var a training.Days
 		if r.Achieved.Days != nil {
 			a = *r.Achieved.Days
 		}
-		parts = append(parts, fmt.Sprintf("%d/%dd", a, *r.Target.Days))
+		parts = append(parts, fmt.Sprintf("%s/%sd", a, *r.Target.Days))
 	}
 	if r.Target.Hours != nil {
 		var a training.Hours

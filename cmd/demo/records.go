@@ -28,7 +28,7 @@ func (ds *Dataset) Records() map[string][]training.Record {
 			r.FullTime = *c.FullTime
 		}
 		if r.Kind == training.KindCentralized && r.Days == 0 {
-			r.Days = r.StartDate.DaysThrough(r.EndDate)
+			r.Days = training.WholeDays(int64(r.StartDate.DaysThrough(r.EndDate)))
 		}
 		if c.CompletedAt != "" {
 			r.CompletedAt, _ = time.Parse(time.RFC3339, c.CompletedAt)

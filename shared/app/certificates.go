@@ -43,13 +43,13 @@ type CertificateTraining struct {
 	StartDate   training.Date  `json:"start_date,omitzero"`
 	EndDate     training.Date  `json:"end_date,omitzero"`
 	StudiedOn   training.Date  `json:"studied_on,omitzero"`
-	Days        int            `json:"days"`
+	Days        training.Days  `json:"days"`
 	Hours       training.Hours `json:"hours"`
 }
 
 // CertificateTotals are the year's counted 学时 and days by kind.
 type CertificateTotals struct {
-	CentralizedDays  int            `json:"centralized_days"`
+	CentralizedDays  training.Days  `json:"centralized_days"`
 	CentralizedHours training.Hours `json:"centralized_hours"`
 	FullTimeHours    training.Hours `json:"full_time_hours"`
 	OnlineHours      training.Hours `json:"online_hours"`
@@ -111,7 +111,9 @@ func (s *Service) certificate(c training.Cadre, recs []training.Record, asOf tra
 		var err error
 		if r.Kind == training.KindCentralized {
 			t.StartDate, t.EndDate, t.Days = r.StartDate, r.EndDate, r.Days
-			cert.Totals.CentralizedDays += r.Days
+			if cert.Totals.CentralizedDays, err = training.SumDays(cert.Totals.CentralizedDays, r.Days); err != nil {
+				return Certificate{}, err
+			}
 			if cert.Totals.CentralizedHours, err = sumHours(cert.Totals.CentralizedHours, r.Hours); err != nil {
 				return Certificate{}, err
 			}

@@ -57,7 +57,7 @@ func BenchmarkUnitReport(b *testing.B) {
 			if i%3 != 0 {
 				add(training.Record{ExternalID: id + "-ft", Kind: training.KindCentralized, FullTime: i%2 == 0, CourseTitle: "专题培训班",
 					Institution: "市委党校", InstitutionType: "party_school", StartDate: training.MustDate("2026-04-01"),
-					EndDate: training.MustDate("2026-04-0" + strconv.Itoa(1+i%9)), Days: 1 + i%9, Hours: training.Hours(800 * (1 + i%9))})
+					EndDate: training.MustDate("2026-04-0" + strconv.Itoa(1+i%9)), Days: training.WholeDays(int64(1 + i%9)), Hours: training.Hours(800 * (1 + i%9))})
 			}
 			if i%4 != 0 {
 				add(training.Record{ExternalID: id + "-on", Kind: training.KindOnline, CourseTitle: "网络课程",
@@ -68,7 +68,7 @@ func BenchmarkUnitReport(b *testing.B) {
 					StudiedOn: training.MustDate("2025-05-10"), Hours: training.HoursOf(60)})
 				add(training.Record{ExternalID: id + "-25c", Kind: training.KindCentralized, FullTime: true, CourseTitle: "专题培训班",
 					Institution: "市委党校", InstitutionType: "party_school", StartDate: training.MustDate("2025-06-01"),
-					EndDate: training.MustDate("2025-06-20"), Days: 20, Hours: training.HoursOf(160)})
+					EndDate: training.MustDate("2025-06-20"), Days: training.WholeDays(20), Hours: training.HoursOf(160)})
 			}
 		}
 		if err := st.Load(ctx, cadres, recs); err != nil {

@@ -204,8 +204,8 @@ func TestSubmitSyncAndVoid(t *testing.T) {
 	if err != nil || res.Outcome != training.Created {
 		t.Fatalf("submit: %+v %v", res, err)
 	}
-	if got, want := res.Record.Days, 61; got != want {
-		t.Fatalf("days=%d, want %d (inclusive span when absent)", got, want)
+	if got, want := res.Record.Days, training.WholeDays(61); got != want {
+		t.Fatalf("days=%s, want %s (inclusive span when absent)", got, want)
 	}
 	again, _ := s.SubmitRecord(ctx, nil, fullTime("c-1", "e1", "2025-03-01", "2025-04-30", 300), false)
 	if got, want := again.Outcome, training.Duplicate; got != want {

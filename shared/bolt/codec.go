@@ -23,6 +23,14 @@ import (
 // offset in seconds (varint, tag 2 only).
 const codecV1 = 1
 
+// Records have their own version since half days (docs/rules.md “Half days”): recordV2 stores
+// Days as a count of half days; a record of recordV1 (codecV1) stored whole days and is still read
+// (3 stored → 3 days). The layout is otherwise the same.
+const (
+	recordV1 = codecV1
+	recordV2 = 2
+)
+
 var errShort = errors.New("value is truncated")
 
 type enc struct{ b []byte }
@@ -242,7 +250,7 @@ func (d *dec) end(what string) error {
 
 func appendRecord(b []byte, r *training.Record) []byte {
 	e := enc{b}
-	e.byte1(codecV1)
+	e.byte1(recordV2)
 	e.compact(r.ID)
 	e.str(r.CadreID)
 	e.str(r.Source)
@@ -256,7 +264,7 @@ func appendRecord(b []byte, r *training.Record) []byte {
 	e.str(r.InstitutionType)
 	e.date(r.StartDate)
 	e.date(r.EndDate)
-	e.varint(int64(r.Days))
+	e.varint(r.Days.Halves())
 	e.varint(int64(r.Hours))
 	e.date(r.StudiedOn)
 	e.time(r.CompletedAt)
@@ -345,7 +353,8 @@ func decodeRecord(v []byte, r *training.Record) error {
 		return jsonDecode(v, r)
 	}
 	d := dec{b: v}
-	if ver := d.byte1(); ver != codecV1 && d.err == nil {
+	ver := d.byte1()
+	if ver != recordV1 && ver != recordV2 && d.err == nil {
 		return fmt.Errorf("decoding record: unknown encoding version %d", ver)
 	}
 	*r = training.Record{
@@ -362,12 +371,15 @@ func decodeRecord(v []byte, r *training.Record) error {
 		InstitutionType: d.str(),
 		StartDate:       d.date(),
 		EndDate:         d.date(),
-		Days:            int(d.varint()),
+		Days:            training.Days(d.varint()),
 		Hours:           training.Hours(d.varint()),
 		StudiedOn:       d.date(),
 		CompletedAt:     d.time(),
 		Assessment:      training.Assessment(d.enum("", string(training.AssessmentPassed), string(training.AssessmentFailed))),
 		Status:          training.RecordStatus(d.enum(string(training.StatusActive), string(training.StatusVoided))),
+	}
+	if ver == recordV1 {
+		r.Days = training.WholeDays(int64(r.Days)) // whole days before half days
 	}
 	if d.boolean() {
 		r.Void = &training.Voiding{Reason: d.str(), By: d.str(), At: d.time()}

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -161,5 +162,39 @@ func TestCadreCodecKeepsEveryField(t *testing.T) {
 				t.Fatalf("JSON cadre: %v", err)
 			}
 		})
+	}
+}
+
+// TestRecordCodecHalfDays: docs/rules.md “Half days” — records are stored in recordV2 with days in
+// half days (2.5 days round-trip), and a record written by the previous codec (recordV1, whole
+// days; these bytes were produced by it) still reads back with its 12 days.
+func TestRecordCodecHalfDays(t *testing.T) {
+	const v1 = "01010c00112233445566778899aabb05632d3030310a706c6174666f726d2f7003652d31000b63656e7472616c697a6564010018e4b8ade99d92e5b9b4e5b9b2e983a8e59fb9e8aeade78fad0ce5b882e5a794e5859ae6a0a10c70617274795f7363686f6f6cdadea613f0dea6131880960100000006616374697665000205abcdef012301c09e81df0c00"
+	raw, err := hex.DecodeString(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old training.Record
+	if err := decodeRecord(raw, &old); err != nil {
+		t.Fatalf("decoding a recordV1 value: %v", err)
+	}
+	want := training.Record{ID: "r_00112233445566778899aabb", CadreID: "c-001", Source: "platform/p", ExternalID: "e-1",
+		Kind: training.KindCentralized, FullTime: true, CourseTitle: "中青年干部培训班", Institution: "市委党校",
+		InstitutionType: "party_school", StartDate: training.MustDate("2024-03-01"), EndDate: training.MustDate("2024-03-12"),
+		Days: training.WholeDays(12), Hours: training.HoursOf(96), Status: training.StatusActive, ContentHash: "abcdef0123",
+		CreatedAt: time.Date(2024, 3, 12, 10, 0, 0, 0, time.UTC)}
+	if !reflect.DeepEqual(old, want) {
+		t.Fatalf("recordV1 read as\n%+v\nwant\n%+v", old, want)
+	}
+	if got := encodeRecord(&old); got[0] != recordV2 {
+		t.Fatalf("written with version %d, want %d", got[0], recordV2)
+	}
+	for _, days := range []string{"0.5", "2.5", "12", "366"} {
+		r := want
+		r.Days, _ = training.ParseDays(days)
+		var got training.Record
+		if err := decodeRecord(encodeRecord(&r), &got); err != nil || got.Days != r.Days {
+			t.Fatalf("%s days round trip: %s, %v", days, got.Days, err)
+		}
 	}
 }

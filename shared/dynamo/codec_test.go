@@ -117,7 +117,7 @@ func sampleRecord() training.Record {
 		Kind: training.KindCentralized, FullTime: true, CourseID: "cls-2024-07", CourseTitle: "中青年干部培训班",
 		Institution: "中央党校（国家行政学院）", InstitutionType: "party_school",
 		StartDate: training.MustDate("2024-03-01"), EndDate: training.MustDate("2024-04-30"),
-		Days: 61, Hours: 32050, CompletedAt: time.Date(2024, 4, 30, 9, 0, 0, 0, time.UTC),
+		Days: training.WholeDays(61), Hours: 32050, CompletedAt: time.Date(2024, 4, 30, 9, 0, 0, 0, time.UTC),
 		Assessment: training.AssessmentPassed, Status: training.StatusActive,
 		CreatedAt: time.Date(2024, 5, 1, 1, 2, 3, 456_000_000, time.UTC),
 	}
@@ -157,6 +157,11 @@ func TestChangeEventRoundTrip(t *testing.T) {
 			}
 			if got, want := rec.Change.NewImage["hours"].Number(), "320.5"; got != want {
 				t.Fatalf("NewImage.hours=%q, want %q (an exact decimal)", got, want)
+			}
+			// Whole days stay the number items always held (61), so items written before half
+			// days read back unchanged (docs/rules.md “Half days”).
+			if got, want := rec.Change.NewImage["days"].Number(), "61"; got != want {
+				t.Fatalf("NewImage.days=%q, want %q", got, want)
 			}
 			t.Run("InMemory", func(t *testing.T) {
 				got, ok, err := dynamo.ChangeFromEventRecord(rec)
@@ -262,5 +267,32 @@ func TestStreamEventFixture(t *testing.T) {
 	}
 	if string(bytes.TrimSpace(got)) != string(want) {
 		t.Fatalf("%s is stale; rerun with UPDATE_FIXTURES=1", path)
+	}
+}
+
+// docs/rules.md “Half days”: a record of 60.5 days is the number 60.5 in the item and its stream
+// image, and reads back exactly.
+func TestChangeEventHalfDays(t *testing.T) {
+	r := sampleRecord()
+	r.Days = training.Days(121)
+	r.Seal()
+	c := training.Change{Seq: "000000000000000000003", Kind: training.ChangeInsert, CadreID: r.CadreID, RecordID: r.ID, New: &r, At: time.Unix(1717200000, 0).UTC()}
+	rec, err := dynamo.EventRecordFromChange(c, "cadretrain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.Change.NewImage["days"].Number(), "60.5"; got != want {
+		t.Fatalf("NewImage.days=%q, want %q", got, want)
+	}
+	got, ok, err := dynamo.ChangeFromEventRecord(rec)
+	if err != nil || !ok {
+		t.Fatalf("ChangeFromEventRecord: ok=%v, err=%v", ok, err)
+	}
+	if got.New.Days != r.Days {
+		t.Fatalf("days read back %s, want %s", got.New.Days, r.Days)
+	}
+	rec.Change.NewImage["days"] = events.NewNumberAttribute("2.25")
+	if _, _, err := dynamo.ChangeFromEventRecord(rec); err == nil {
+		t.Fatal("an image with 2.25 days was read, want an error")
 	}
 }

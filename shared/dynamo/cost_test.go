@@ -207,7 +207,7 @@ func mustJSON(tb testing.TB, v any) string {
 func completion(cadreID, eventID string, end training.Date, fullTime bool) training.Record {
 	if fullTime {
 		r := storetest.NewRecord(cadreID, costSource, eventID, end)
-		r.Days = costFullTimeDays
+		r.Days = training.WholeDays(costFullTimeDays)
 		r.Seal()
 		return r
 	}

@@ -259,7 +259,7 @@ type recordItem struct {
 	DurationMinutes int                   `dynamodbav:"duration_minutes,omitempty"`
 	StartDate       string                `dynamodbav:"start_date,omitempty"`
 	EndDate         string                `dynamodbav:"end_date,omitempty"`
-	Days            int                   `dynamodbav:"days"`
+	Days            attributevalue.Number `dynamodbav:"days"` // 3 or 2.5 (half days); items of whole days read unchanged
 	Hours           attributevalue.Number `dynamodbav:"hours"`
 	StudiedOn       string                `dynamodbav:"studied_on,omitempty"`
 	CompletedAt     string                `dynamodbav:"completed_at,omitempty"`
@@ -278,7 +278,7 @@ func toRecordItem(r training.Record) recordItem {
 		SourceSystem: r.SourceSystem, Kind: string(r.Kind), FullTime: r.FullTime,
 		CourseID: r.CourseID, CourseTitle: r.CourseTitle, Institution: r.Institution,
 		InstitutionType: r.InstitutionType, StartDate: r.StartDate.String(), EndDate: r.EndDate.String(),
-		Days: r.Days, Hours: hoursNumber(r.Hours), StudiedOn: r.StudiedOn.String(), DurationMinutes: r.DurationMinutes,
+		Days: attributevalue.Number(r.Days.String()), Hours: hoursNumber(r.Hours), StudiedOn: r.StudiedOn.String(), DurationMinutes: r.DurationMinutes,
 		CompletedAt: fmtTime(r.CompletedAt), Assessment: string(r.Assessment), Supersedes: r.Supersedes, Status: string(r.Status),
 		Void: toVoidItem(r.Void), ContentHash: r.ContentHash, CreatedAt: fmtTime(r.CreatedAt),
 	}
@@ -289,7 +289,7 @@ func (it recordItem) record() (training.Record, error) {
 		ID: it.ID, CadreID: it.CadreID, Source: it.Source, ExternalID: it.ExternalID,
 		SourceSystem: it.SourceSystem, Kind: training.Kind(it.Kind), FullTime: it.FullTime,
 		CourseID: it.CourseID, CourseTitle: it.CourseTitle, Institution: it.Institution,
-		InstitutionType: it.InstitutionType, Days: it.Days, DurationMinutes: it.DurationMinutes, Assessment: training.Assessment(it.Assessment), Supersedes: it.Supersedes,
+		InstitutionType: it.InstitutionType, DurationMinutes: it.DurationMinutes, Assessment: training.Assessment(it.Assessment), Supersedes: it.Supersedes,
 		Status: training.RecordStatus(it.Status), ContentHash: it.ContentHash,
 	}
 	var err error
@@ -304,6 +304,11 @@ func (it recordItem) record() (training.Record, error) {
 	}
 	if r.Hours, err = parseHours("hours", it.Hours); err != nil {
 		return r, err
+	}
+	if it.Days != "" {
+		if r.Days, err = training.ParseDays(string(it.Days)); err != nil {
+			return r, fmt.Errorf("dynamo: stored days %q: %w", it.Days, err)
+		}
 	}
 	if r.CompletedAt, err = parseTime("completed_at", it.CompletedAt); err != nil {
 		return r, err

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/cadre-training/cadretrain/shared/app"
@@ -62,7 +61,7 @@ func certificateHTML(cert app.Certificate) []byte {
 	measures := func(m training.Measures) string {
 		s := ""
 		if m.Days != nil {
-			s += strconv.Itoa(*m.Days) + "天"
+			s += m.Days.String() + "天"
 		}
 		if m.Hours != nil {
 			if s != "" {
@@ -93,7 +92,7 @@ th{background:#eee}.num{text-align:right}.code{font-family:monospace;word-break:
 		}
 		when, days := date(t.StudiedOn), ""
 		if t.StudiedOn.IsZero() {
-			when, days = date(t.StartDate)+"—"+date(t.EndDate), fmt.Sprint(t.Days)
+			when, days = date(t.StartDate)+"—"+date(t.EndDate), t.Days.String()
 		}
 		fmt.Fprintf(&b, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%s</td>\n<td>%s</td><td class=\"num\">%s</td><td class=\"num\">%s</td></tr>\n",
 			i+1, e(kind), e(t.CourseTitle), e(t.Institution), when, days, t.Hours)

@@ -140,6 +140,25 @@ func (o *object) whole(name string) (int, bool) {
 	return n, true
 }
 
+// days reads days in steps of 0.5 exactly from the JSON number's text (docs/rules.md “Half
+// days”): 3 or 2.5; 0.3, 2.25 or a string is a field error.
+func (o *object) days(name string) (training.Days, bool) {
+	v, ok := o.get(name)
+	if !ok {
+		return 0, false
+	}
+	if len(v) > 0 && v[0] == '"' {
+		o.bad(name, "must be a JSON number, not a string")
+		return 0, false
+	}
+	d, err := training.ParseDays(string(v))
+	if err != nil {
+		o.bad(name, "%s", training.ErrDaysFormat)
+		return 0, false
+	}
+	return d, true
+}
+
 // hours reads 学时 exactly from the JSON number's text (never through float64).
 func (o *object) hours(name string, required bool) (training.Hours, bool) {
 	v, ok := o.get(name)

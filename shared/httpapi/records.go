@@ -261,7 +261,7 @@ func readTraining(o *object, r *training.Record) (daysGiven bool) {
 	r.InstitutionType = o.str("institution_type", false)
 	r.StartDate = o.date("start_date", false)
 	r.EndDate = o.date("end_date", false)
-	r.Days, daysGiven = o.whole("days")
+	r.Days, daysGiven = o.days("days")
 	// A centralized training may send days without 学时 (docs/rules.md “Local crediting overlays”);
 	// an explicit 0 is still an error.
 	var hoursGiven bool

@@ -13,7 +13,7 @@ type RecordView struct {
 	Kind            training.Kind     `json:"kind"`
 	FullTime        *bool             `json:"full_time,omitempty"`
 	Hours           training.Hours    `json:"hours"`
-	Days            *int              `json:"days,omitempty"`
+	Days            *training.Days    `json:"days,omitempty"`
 	StartDate       training.Date     `json:"start_date,omitzero"`
 	EndDate         training.Date     `json:"end_date,omitzero"`
 	StudiedOn       training.Date     `json:"studied_on,omitzero"`

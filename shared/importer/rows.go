@@ -65,6 +65,19 @@ func (c *cells) whole(field string) (int, bool) {
 	return n, true
 }
 
+// days reads days in steps of 0.5 (docs/rules.md “Half days”): 3 or 2.5.
+func (c *cells) days(field string) (training.Days, bool) {
+	v := c.str(field)
+	if v == "" {
+		return 0, false
+	}
+	d, err := training.ParseDays(v)
+	if err != nil || d < 0 {
+		c.errs.Add(field, "must be a number of days ≥ 0 in steps of 0.5 (e.g. 3 or 2.5), got %q", v)
+	}
+	return d, true
+}
+
 func (c *cells) hours(field string) (training.Hours, bool) {
 	v := c.str(field)
 	if v == "" {
@@ -128,7 +141,7 @@ func recordRow(c *cells, source, system string) (training.Record, bool) {
 	r.StartDate = c.date("start_date")
 	r.EndDate = c.date("end_date")
 	var daysGiven bool
-	r.Days, daysGiven = c.whole("days")
+	r.Days, daysGiven = c.days("days")
 	var hoursGiven bool
 	r.Hours, hoursGiven = c.hours("hours")
 	if !hoursGiven && r.Kind != training.KindCentralized {

@@ -16,7 +16,7 @@ type Sheet struct {
 	Name    string // the worksheet's name in a workbook; "" takes it from Title
 	Title   string // 干部教育培训学时统计表（2026年度）; also the file name; "" for no title row
 	Headers []string
-	Rows    [][]any // string, int, int64, float64, training.Hours, training.Date, bool
+	Rows    [][]any // string, int, int64, float64, training.Hours, training.Days, training.Date, bool
 }
 
 // Add appends a row.

@@ -103,7 +103,7 @@ func NewRecord(cadreID, source, externalID string, end training.Date, mods ...fu
 		InstitutionType: "party_school",
 		StartDate:       end.AddDays(-4),
 		EndDate:         end,
-		Days:            5,
+		Days:            training.WholeDays(5),
 		Hours:           training.HoursOf(40),
 		Assessment:      training.AssessmentPassed,
 		Status:          training.StatusActive,
@@ -546,6 +546,32 @@ func testRecords(t *testing.T, newStore func(t *testing.T) training.Store) {
 		sameRecord(t, "stored record", stored, r)
 	})
 
+	// docs/rules.md “Half days”: days in steps of 0.5 are stored exactly and read back.
+	t.Run("HalfDayRoundTrip", func(t *testing.T) {
+		s := newStore(t)
+		for i, days := range []string{"0.5", "2.5"} {
+			r := NewRecord("c1", "platform/a", "half-"+days, end, func(r *training.Record) {
+				r.StartDate, r.Days = end.AddDays(-i-1), training.Days(1+4*i) // 0.5 on 2 days, 2.5 on 3 days
+			})
+			if r.Days.String() != days {
+				t.Fatalf("test record has %s days, want %s", r.Days, days)
+			}
+			MustCreateRecord(t, s, r)
+			stored, err := s.GetRecord(ctx, r.ID)
+			if err != nil {
+				t.Fatalf("GetRecord: %v", err)
+			}
+			sameRecord(t, "stored half-day record", stored, r)
+			recs, err := s.ListRecords(ctx, "c1")
+			if err != nil {
+				t.Fatalf("ListRecords: %v", err)
+			}
+			if !slices.ContainsFunc(recs, func(x training.Record) bool { return x.ID == r.ID && x.Days == r.Days }) {
+				t.Fatalf("ListRecords lacks %s with %s days: %+v", r.ID, r.Days, recs)
+			}
+		}
+	})
+
 	for _, tc := range []struct {
 		name    string
 		replay  training.Record
@@ -801,8 +827,8 @@ func testVoidRecord(t *testing.T, newStore func(t *testing.T) training.Store) {
 func testSnapshots(t *testing.T, newStore func(t *testing.T) training.Store) {
 	ctx := context.Background()
 	status := func(computedAt time.Time, overall training.State) training.Status {
-		days, hours := 90, training.HoursOf(110)
-		achieved := training.HoursOf(64)
+		days, hours := training.WholeDays(90), training.HoursOf(110)
+		achieved, achievedDays := training.HoursOf(64), training.Days(5) // 2.5 days (docs/rules.md “Half days”)
 		return training.Status{
 			CadreID:                    "c1",
 			AsOf:                       training.DateInCST(computedAt),
@@ -814,7 +840,7 @@ func testSnapshots(t *testing.T, newStore func(t *testing.T) training.Store) {
 				ID:        "five_year_total",
 				Window:    training.Window{Start: training.MustDate("2023-01-01"), End: training.MustDate("2027-12-31")},
 				Target:    training.Measures{Days: &days, Hours: &hours},
-				Achieved:  training.Measures{Hours: &achieved},
+				Achieved:  training.Measures{Days: &achievedDays, Hours: &achieved},
 				Remaining: training.Measures{Hours: &achieved},
 				State:     overall,
 				Deadline:  training.MustDate("2027-12-31"),
@@ -1140,7 +1166,7 @@ func testChangeFeed(t *testing.T, newStore func(t *testing.T) training.Store) {
 		if _, outcome, err := s.CreateRecord(ctx, a); err != nil || outcome != training.Duplicate {
 			t.Fatalf("duplicate: outcome=%s, err=%v", outcome, err)
 		}
-		if _, outcome, err := s.CreateRecord(ctx, NewRecord("c1", "platform/a", "a", end, func(r *training.Record) { r.Days = 3 })); err != nil || outcome != training.Conflict {
+		if _, outcome, err := s.CreateRecord(ctx, NewRecord("c1", "platform/a", "a", end, func(r *training.Record) { r.Days = training.WholeDays(3) })); err != nil || outcome != training.Conflict {
 			t.Fatalf("conflict: outcome=%s, err=%v", outcome, err)
 		}
 		if _, changed, err := s.VoidRecord(ctx, a.ID, void); err != nil || !changed {

@@ -15,6 +15,7 @@ const (
 	ReasonOtherWindow      = "other_window"   // attributed in another year or plan period
 	ReasonOverlap          = "overlap"        // every day of it was already counted by an overlapping record
 	ReasonOverDailyCap     = "over_daily_cap" // the day's online 学时 cap was already reached
+	ReasonHalfDay          = "half_day"       // a half day where the unit's rules credit whole days only
 	reasonNotPrefix        = "not_"           // + the institution type the requirement counts: not_party_school
 )
 
@@ -29,11 +30,14 @@ type Explanation struct {
 type CountedRecord struct {
 	RecordID string `json:"record_id"`
 	Date     Date   `json:"date"`           // the attribution date
-	Days     *int   `json:"days,omitempty"` // centralized: the days credited
+	Days     *Days  `json:"days,omitempty"` // centralized: the days credited
 	Hours    Hours  `json:"hours"`          // the 学时 credited (by the unit's overlay, if any, before its daily cap)
-	// OverlapDays are the record's days not credited because an overlapping record already
-	// counted those calendar days.
-	OverlapDays int `json:"overlap_days,omitempty"`
+	// OverlapDays are the record's (credited) days not credited because an overlapping record
+	// already counted those calendar days.
+	OverlapDays Days `json:"overlap_days,omitempty"`
+	// RoundedDays is the half day sent but not credited because no overlay of the cadre's unit
+	// credits half days (docs/rules.md “Half days”).
+	RoundedDays Days `json:"rounded_days,omitempty"`
 }
 
 // SkippedRecord is a record that did not count, and why.
@@ -95,19 +99,26 @@ func sortOut(req Requirement, c Cadre, records []Record, w Window, asOf Date, ex
 // up newest first.
 //
 // Centralized days are counted on the union of calendar days (docs/rules.md "One training, one
-// count"): records whose spans overlap form a cluster, and a cluster credits
-// min(Σ days sent, calendar days in the union of its spans); the credit goes to the records in
-// order of start date (then end date, creation, id), each at most its own days, so a record
-// entirely covered by earlier ones credits 0 days (and, toward a target of days only, is listed
-// as not counted: overlap). 学时 add up in full. Online records credit no days.
-func creditDays(req Requirement, in []*Record, ov *Overlay, ex *Explanation) int {
-	days := 0
+// count"), in half days (docs/rules.md "Half days"): records whose spans overlap form a cluster,
+// and a cluster credits min(Σ days credited, calendar days in the union of its spans) — so a
+// calendar day credits at most 1 day, two half days on one day credit 1 and a half day inside a
+// full-day training nothing more. Each record brings CreditedDays (its days sent under an overlay
+// with half_days, else rounded down to whole days). The credit goes to the records in order of
+// start date (then end date, creation, id), each at most its own days, so a record entirely
+// covered by earlier ones credits 0 days (and, toward a target of days only, is listed as not
+// counted: overlap). 学时 add up in full. Online records credit no days.
+func creditDays(req Requirement, in []*Record, ov *Overlay, ex *Explanation) (Days, error) {
+	var days Days
 	if req.Counts.Kind != KindCentralized {
 		for _, r := range in {
 			if ex == nil {
 				break
 			}
-			ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Hours: CreditedHours(ov, *r)})
+			h, err := CreditedHours(ov, *r)
+			if err != nil {
+				return 0, err
+			}
+			ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Hours: h})
 		}
 	} else {
 		in = slices.Clone(in)
@@ -117,42 +128,58 @@ func creditDays(req Requirement, in []*Record, ov *Overlay, ex *Explanation) int
 		})
 		for i := 0; i < len(in); {
 			// One cluster: in[i:j], each starting on or before the latest end so far.
-			j, end, union, sent := i, in[i].EndDate, 0, 0
+			var union, sent Days
+			j, end := i, in[i].EndDate
 			for ; j < len(in) && (j == i || !in[j].StartDate.After(end)); j++ {
 				from := in[j].StartDate
 				if j > i {
 					from = end.AddDays(1)
 				}
 				if !in[j].EndDate.Before(from) {
-					union += from.DaysThrough(in[j].EndDate)
+					union += WholeDays(int64(from.DaysThrough(in[j].EndDate)))
 				}
 				if in[j].EndDate.After(end) {
 					end = in[j].EndDate
 				}
-				sent += in[j].Days
+				var err error
+				if sent, err = SumDays(sent, CreditedDays(ov, *in[j])); err != nil {
+					return 0, err
+				}
 			}
 			left := min(sent, union)
 			for _, r := range in[i:j] {
-				d := min(r.Days, left)
+				own := CreditedDays(ov, *r)
+				d := min(own, left)
 				left -= d
-				days += d
+				var err error
+				if days, err = SumDays(days, d); err != nil {
+					return 0, err
+				}
 				if ex == nil {
 					continue
 				}
 				if d == 0 && req.Target.Hours == nil {
-					ex.NotCounted = append(ex.NotCounted, SkippedRecord{RecordID: r.ID, Date: r.AttributionDate(), Reason: ReasonOverlap})
+					why := ReasonOverlap
+					if own == 0 {
+						why = ReasonHalfDay
+					}
+					ex.NotCounted = append(ex.NotCounted, SkippedRecord{RecordID: r.ID, Date: r.AttributionDate(), Reason: why})
 					continue
 				}
-				ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Days: ptr(d), Hours: CreditedHours(ov, *r), OverlapDays: r.Days - d})
+				h, err := CreditedHours(ov, *r)
+				if err != nil {
+					return 0, err
+				}
+				ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Days: ptr(d), Hours: h, OverlapDays: own - d, RoundedDays: r.Days - own})
 			}
 			i = j
 		}
 	}
 	if ex == nil {
-		return days
+		return days, nil
 	}
 	byDate := func(a, b Date, x, y string) int { return cmp.Or(b.Compare(a), cmp.Compare(x, y)) }
 	slices.SortFunc(ex.Counted, func(a, b CountedRecord) int { return byDate(a.Date, b.Date, a.RecordID, b.RecordID) })
 	slices.SortFunc(ex.NotCounted, func(a, b SkippedRecord) int { return byDate(a.Date, b.Date, a.RecordID, b.RecordID) })
-	return days
+	return days, nil
 }

@@ -32,7 +32,7 @@ func TestEvaluationRange(t *testing.T) {
 				rec.Kind, rec.StudiedOn = KindOnline, d
 			} else {
 				days := 1 + r.IntN(20)
-				rec.Kind, rec.StartDate, rec.EndDate, rec.Days, rec.FullTime = KindCentralized, d.AddDays(-(days - 1)), d, days, true
+				rec.Kind, rec.StartDate, rec.EndDate, rec.Days, rec.FullTime = KindCentralized, d.AddDays(-(days - 1)), d, WholeDays(int64(days)), true
 				if i%5 == 0 {
 					rec.InstitutionType = "party_school"
 				}

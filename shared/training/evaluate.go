@@ -242,17 +242,22 @@ func (ev evaluation) requirement(req Requirement) (RequirementStatus, bool, erro
 // on the union of calendar days (creditDays). With an overlay, 学时 are credited by its rules
 // (CreditedHours, then the online daily cap) and the crediting is reported; without one, 学时 are
 // as sent.
-func (ev evaluation) achieved(req Requirement, w Window, asOf Date) (int, Hours, *CreditingApplied, *Explanation, error) {
+func (ev evaluation) achieved(req Requirement, w Window, asOf Date) (Days, Hours, *CreditingApplied, *Explanation, error) {
 	in, ex := sortOut(req, ev.c, ev.records, w, asOf, ev.explain)
-	days := creditDays(req, in, ev.overlay, ex)
+	days, err := creditDays(req, in, ev.overlay, ex)
+	if err != nil {
+		return 0, 0, nil, nil, err
+	}
 	var sent, credited Hours
 	perDay := map[Date]Hours{} // online: credited 学时 per day, capped below
-	var err error
 	for _, r := range in {
 		if sent, err = addHours(sent, r.Hours); err != nil {
 			return 0, 0, nil, nil, err
 		}
-		h := CreditedHours(ev.overlay, *r)
+		h, err := CreditedHours(ev.overlay, *r)
+		if err != nil {
+			return 0, 0, nil, nil, err
+		}
 		if r.Kind == KindOnline && ev.overlay != nil && ev.overlay.Crediting.OnlineDailyCapHours != nil {
 			if perDay[r.AttributionDate()], err = addHours(perDay[r.AttributionDate()], h); err != nil {
 				return 0, 0, nil, nil, err
@@ -293,7 +298,7 @@ func addHours(a, b Hours) (Hours, error) {
 //
 // elapsed = num/den with num = days from the window start through asOf inclusive and den = days in
 // the window; every comparison is cross-multiplied in integers (no floating point).
-func requirementState(target Measures, days int, hours Hours, w Window, asOf Date) State {
+func requirementState(target Measures, days Days, hours Hours, w Window, asOf Date) State {
 	// docs/rules.md §2 “Either measure satisfies” and “不少于 / 以上 include the number itself”: ≥.
 	if (target.Days != nil && days >= *target.Days) || (target.Hours != nil && hours >= *target.Hours) {
 		return StateMet
@@ -310,7 +315,7 @@ func requirementState(target Measures, days int, hours Hours, w Window, asOf Dat
 
 // behindPace reports whether at least a quarter of the window has elapsed (num/den ≥ 1/4) and every
 // target measure is below target × num/den, i.e. achieved·den < target·num.
-func behindPace(target Measures, days int, hours Hours, num, den int64) bool {
+func behindPace(target Measures, days Days, hours Hours, num, den int64) bool {
 	if den <= 0 || 4*num < den {
 		return false
 	}

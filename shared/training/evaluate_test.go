@@ -40,7 +40,7 @@ func central(tb testing.TB, id, end string, days int, hours string) Record {
 	tb.Helper()
 	e := MustDate(end)
 	return Record{ID: id, CadreID: "c-001", Kind: KindCentralized, StartDate: e.AddDays(-(days - 1)),
-		EndDate: e, Days: days, Hours: mustHours(tb, hours), Status: StatusActive}
+		EndDate: e, Days: WholeDays(int64(days)), Hours: mustHours(tb, hours), Status: StatusActive}
 }
 
 // online is an active online self-study record studied on the given date.
@@ -82,7 +82,7 @@ func reqIDs(st Status) []string {
 func measures(m Measures) string {
 	d, h := "-", "-"
 	if m.Days != nil {
-		d = fmt.Sprintf("%dd", *m.Days)
+		d = fmt.Sprintf("%sd", *m.Days)
 	}
 	if m.Hours != nil {
 		h = m.Hours.String() + "h"
@@ -296,25 +296,27 @@ func TestEvaluateAtRisk(t *testing.T) {
 
 // The pace test itself, with an elapsed fraction of exactly 1/4 (2 of 8 days) and one day less.
 func TestBehindPace(t *testing.T) {
-	days, hours := 4, HoursOf(40)
+	days, hours := WholeDays(4), HoursOf(40)
 	target := Measures{Days: &days, Hours: &hours}
 	for _, tc := range []struct {
 		name     string
-		days     int
+		days     string
 		hours    Hours
 		num, den int64
 		want     bool
 	}{
-		{"ExactlyQuarterNothingDone", 0, 0, 2, 8, true},
-		{"JustUnderQuarter", 0, 0, 1, 8, false},
-		{"ExactlyQuarterAtPaceDays", 1, 0, 2, 8, false},     // 4 × 1/4 = 1 day: not below
-		{"ExactlyQuarterAtPaceHours", 0, 1000, 2, 8, false}, // 40 × 1/4 = 10 学时: not below
-		{"ExactlyQuarterJustBehind", 0, 999, 2, 8, true},
-		{"WholeWindow", 3, 3999, 8, 8, true},
+		{"ExactlyQuarterNothingDone", "0", 0, 2, 8, true},
+		{"JustUnderQuarter", "0", 0, 1, 8, false},
+		{"ExactlyQuarterAtPaceDays", "1", 0, 2, 8, false},     // 4 × 1/4 = 1 day: not below
+		{"QuarterHalfDayBehind", "0.5", 0, 2, 8, true},        // docs/rules.md “Half days”: 0.5 < 1, exactly
+		{"ThreeEighthsHalfDaysAtPace", "1.5", 0, 3, 8, false}, // 4 × 3/8 = 1.5 days: not below
+		{"ExactlyQuarterAtPaceHours", "0", 1000, 2, 8, false}, // 40 × 1/4 = 10 学时: not below
+		{"ExactlyQuarterJustBehind", "0", 999, 2, 8, true},
+		{"WholeWindow", "3", 3999, 8, 8, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, want := behindPace(target, tc.days, tc.hours, tc.num, tc.den), tc.want; got != want {
-				t.Fatalf("behindPace(%dd, %v, %d/%d)=%v, want %v", tc.days, tc.hours, tc.num, tc.den, got, want)
+			if got, want := behindPace(target, mustDays(t, tc.days), tc.hours, tc.num, tc.den), tc.want; got != want {
+				t.Fatalf("behindPace(%sd, %v, %d/%d)=%v, want %v", tc.days, tc.hours, tc.num, tc.den, got, want)
 			}
 		})
 	}
@@ -450,10 +452,10 @@ func TestEvaluateIgnoresOtherCadresRecords(t *testing.T) {
 // The evaluated targets are copies: changing a Status must not change the policy.
 func TestEvaluateTargetsAreCopies(t *testing.T) {
 	st := mustEvaluate(t, township, nil, "2025-06-30")
-	*st.Requirements[0].Target.Days = 1
+	*st.Requirements[0].Target.Days = WholeDays(1)
 	r := findReq(t, mustEvaluate(t, township, nil, "2025-06-30"), "centralized_annual")
-	if got, want := *r.Target.Days, 12; got != want {
-		t.Fatalf("target days after mutation=%d, want %d", got, want)
+	if got, want := *r.Target.Days, WholeDays(12); got != want {
+		t.Fatalf("target days after mutation=%s, want %s", got, want)
 	}
 }
 

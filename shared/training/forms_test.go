@@ -88,7 +88,7 @@ func TestFormLine(t *testing.T) {
 func TestFormEntries(t *testing.T) {
 	now := time.Date(2025, 3, 1, 10, 0, 0, 0, CST)
 	base := Record{ID: "r_1", CadreID: "c-001", Kind: KindCentralized, FullTime: true,
-		StartDate: MustDate("2024-03-01"), EndDate: MustDate("2024-04-30"), Days: 61, Hours: HoursOf(320),
+		StartDate: MustDate("2024-03-01"), EndDate: MustDate("2024-04-30"), Days: WholeDays(61), Hours: HoursOf(320),
 		Institution: "中央党校（国家行政学院）", CourseTitle: "中青年干部培训班", InstitutionType: "party_school",
 		Assessment: AssessmentPassed, Status: StatusActive}
 	for _, tc := range []struct {

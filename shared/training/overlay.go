@@ -38,6 +38,9 @@ type Overlay struct {
 
 // Crediting holds the crediting rules of an overlay; every rule is optional.
 type Crediting struct {
+	// HalfDays credits a centralized training's half day (days sent in steps of 0.5) as half a
+	// day (“半天按0.5天计算”); without it only whole days are credited (docs/rules.md “Half days”).
+	HalfDays bool `json:"half_days,omitempty"`
 	// DaysToHours converts a centralized training's days into 学时.
 	DaysToHours *DaysToHours `json:"days_to_hours,omitempty"`
 	// OnlineDailyCapHours caps the 学时 of online study credited for one calendar day (all sources).
@@ -141,6 +144,9 @@ func ParseOverlay(file string, b []byte, policies []*Policy) (*Overlay, error) {
 	c := o.Crediting
 	if c.DaysToHours != nil && (c.DaysToHours.HoursPerDay <= 0 || c.DaysToHours.HoursPerDay > HoursOf(24)) {
 		return nil, bad("crediting.days_to_hours.hours_per_day", "must be > 0 and ≤ 24")
+	}
+	if c.HalfDays && c.DaysToHours != nil && c.DaysToHours.HoursPerDay%2 != 0 {
+		return nil, bad("crediting.days_to_hours.hours_per_day", "must be a multiple of 0.02 with half_days, so that half a day is an exact number of 学时")
 	}
 	if c.OnlineDailyCapHours != nil && (*c.OnlineDailyCapHours <= 0 || *c.OnlineDailyCapHours > HoursOf(24)) {
 		return nil, bad("crediting.online_daily_cap_hours", "must be > 0 and ≤ 24")

@@ -125,7 +125,7 @@ type Prorate struct {
 // Target is "≥ Days days or ≥ Hours 学时"; a nil measure is not part of the target.
 // docs/rules.md §2: “Either measure satisfies.”
 type Target struct {
-	Days  *int   `json:"days,omitempty"`
+	Days  *Days  `json:"days,omitempty"`
 	Hours *Hours `json:"hours,omitempty"`
 }
 

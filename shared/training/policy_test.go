@@ -135,7 +135,7 @@ func TestPolicyRequirements(t *testing.T) {
 		t.Run(w.id, func(t *testing.T) {
 			days, hours := -1, Hours(-1)
 			if r.Target.Days != nil {
-				days = *r.Target.Days
+				days = int(r.Target.Days.Floor().Halves() / 2)
 			}
 			if r.Target.Hours != nil {
 				hours = *r.Target.Hours

@@ -2,6 +2,7 @@ package training
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 )
@@ -155,7 +156,7 @@ func proratedTarget(p *Policy, req Requirement, c Cadre, w Window, asOf Date) (T
 	}
 	out := Target{}
 	if full.Days != nil {
-		out.Days = ptr(int(ceilMultiple(int64(*full.Days)*m, total, int64(*req.Prorate.RoundUpTo.Days))))
+		out.Days = ptr(Days(ceilMultiple(int64(*full.Days)*m, total, int64(*req.Prorate.RoundUpTo.Days))))
 	}
 	if full.Hours != nil {
 		out.Hours = ptr(Hours(ceilMultiple(int64(*full.Hours)*m, total, int64(*req.Prorate.RoundUpTo.Hours))))
@@ -172,12 +173,14 @@ func ceilMultiple(num, den, unit int64) int64 {
 // CreditedHours is the 学时 a record is credited under overlay ov before any per-day cap: as sent
 // without an overlay (0 for a centralized training sent without 学时); an online course with a
 // reported length by the overlay's online_course_length tiers; a centralized training as
-// days × days_to_hours.hours_per_day when it was sent without 学时 or the overlay replaces sent 学时,
-// then capped by the training cap of its institution_type.
-func CreditedHours(ov *Overlay, r Record) Hours {
+// days × days_to_hours.hours_per_day when it was sent without 学时 or the overlay replaces sent 学时
+// (the days it is credited, CreditedDays: 2.5 days × 6 = 15 学时 under half_days, else 2 × 6),
+// then capped by the training cap of its institution_type. The product is exact (ParseOverlay
+// makes hours_per_day a multiple of 0.02 under half_days) and overflow-checked.
+func CreditedHours(ov *Overlay, r Record) (Hours, error) {
 	h := r.Hours
 	if ov == nil {
-		return h
+		return h, nil
 	}
 	if r.Kind == KindOnline {
 		// Crediting by course length: the first tier (longest first) the reported length reaches;
@@ -185,24 +188,32 @@ func CreditedHours(ov *Overlay, r Record) Hours {
 		if r.DurationMinutes > 0 {
 			for _, lt := range ov.Crediting.OnlineCourseLength {
 				if r.DurationMinutes >= lt.MinMinutes {
-					return lt.Hours
+					return lt.Hours, nil
 				}
 			}
 		}
-		return h
+		return h, nil
 	}
 	if r.Kind != KindCentralized {
-		return h
+		return h, nil
 	}
 	if dh := ov.Crediting.DaysToHours; dh != nil && (h == 0 || dh.ReplaceSentHours) {
-		h = Hours(int64(r.Days) * int64(dh.HoursPerDay))
+		halves, perHalf := CreditedDays(ov, r).Halves(), int64(dh.HoursPerDay)
+		if halves < 0 || (halves > 0 && perHalf > math.MaxInt64/halves) {
+			return 0, fmt.Errorf("学时 of %s days × %s overflow", CreditedDays(ov, r), dh.HoursPerDay)
+		}
+		p := halves * perHalf
+		if p%2 != 0 {
+			return 0, fmt.Errorf("%s days × %s 学时 is not a whole number of hundredths", CreditedDays(ov, r), dh.HoursPerDay)
+		}
+		h = Hours(p / 2)
 	}
 	for _, tc := range ov.Crediting.TrainingCaps {
 		if r.InstitutionType != "" && slices.Contains(tc.InstitutionTypes, r.InstitutionType) {
 			h = min(h, tc.MaxHours)
 		}
 	}
-	return h
+	return h, nil
 }
 
 // carryOver is the 学时 carried into req's calendar-year window w from the year before under the

@@ -218,6 +218,9 @@ func TestParseOverlay(t *testing.T) {
 		{"TierOrder", strings.Replace(overlayOK, `"crediting": {`, `"crediting": {"online_course_length": [{"min_minutes": 15, "hours": 0.5}, {"min_minutes": 30, "hours": 1}], `, 1), "crediting.online_course_length[1].min_minutes"},
 		{"TierZeroMinutes", strings.Replace(overlayOK, `"crediting": {`, `"crediting": {"online_course_length": [{"min_minutes": 0, "hours": 1}], `, 1), "crediting.online_course_length[0].min_minutes"},
 		{"TierHoursThreeDecimals", strings.Replace(overlayOK, `"crediting": {`, `"crediting": {"online_course_length": [{"min_minutes": 30, "hours": 0.125}], `, 1), "crediting.online_course_length[0].hours"},
+		// docs/rules.md “Half days”: half a day of hours_per_day must be exact hundredths.
+		{"HalfDaysOddRate", strings.Replace(overlayOK, `"crediting": {"days_to_hours": {"hours_per_day": 6,`, `"crediting": {"half_days": true, "days_to_hours": {"hours_per_day": 6.25,`, 1), "crediting.days_to_hours.hours_per_day"},
+		{"HalfDaysNotBool", strings.Replace(overlayOK, `"crediting": {`, `"crediting": {"half_days": 1, `, 1), "crediting.half_days"},
 		{"FileSetInFile", strings.Replace(overlayOK, `"id": "t"`, `"id": "t", "file": "x"`, 1), "file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 func span(tb testing.TB, id, start, end string, days int, hours string) Record {
 	tb.Helper()
 	return Record{ID: id, CadreID: "c-001", Kind: KindCentralized, FullTime: true, StartDate: MustDate(start),
-		EndDate: MustDate(end), Days: days, Hours: mustHours(tb, hours), Status: StatusActive, Source: "platform/p"}
+		EndDate: MustDate(end), Days: WholeDays(int64(days)), Hours: mustHours(tb, hours), Status: StatusActive, Source: "platform/p"}
 }
 
 func mustExplain(tb testing.TB, c Cadre, recs []Record, asOf string) Status {
@@ -46,15 +46,15 @@ func TestEvaluateUnionOfDays(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := findReq(t, mustExplain(t, township, tc.recs, "2025-12-31"), "centralized_annual")
-			if *rs.Achieved.Days != tc.wantDays || *rs.Achieved.Hours != mustHours(t, tc.wantHours) {
+			if *rs.Achieved.Days != WholeDays(int64(tc.wantDays)) || *rs.Achieved.Hours != mustHours(t, tc.wantHours) {
 				t.Errorf("achieved=%s, want %dd/%sh", measures(rs.Achieved), tc.wantDays, tc.wantHours)
 			}
-			credited := 0
+			var credited Days
 			for _, c := range rs.Explain.Counted {
 				credited += *c.Days
 			}
-			if credited != tc.wantDays {
-				t.Errorf("explained days %d ≠ achieved %d: %+v", credited, tc.wantDays, rs.Explain.Counted)
+			if credited != WholeDays(int64(tc.wantDays)) {
+				t.Errorf("explained days %s ≠ achieved %d: %+v", credited, tc.wantDays, rs.Explain.Counted)
 			}
 		})
 	}
@@ -90,7 +90,7 @@ func TestEvaluateExplain(t *testing.T) {
 			t.Errorf("leadership: %s reason=%q, want %q (all: %v)", id, got[id], why, got)
 		}
 	}
-	if len(lead.Counted) != 1 || lead.Counted[0].RecordID != "school" || *lead.Counted[0].Days != 10 {
+	if len(lead.Counted) != 1 || lead.Counted[0].RecordID != "school" || *lead.Counted[0].Days != WholeDays(10) {
 		t.Errorf("leadership counted=%+v, want school with 10 days", lead.Counted)
 	}
 	annual := findReq(t, mustExplain(t, township, recs, "2025-10-31"), "centralized_annual").Explain
@@ -104,7 +104,7 @@ func TestEvaluateExplain(t *testing.T) {
 	}
 	// dup counts its 学时 toward a target with an 学时 measure, with its days marked as overlap.
 	for _, c := range annual.Counted {
-		if c.RecordID == "t-dup" && (*c.Days != 0 || c.OverlapDays != 10) {
+		if c.RecordID == "t-dup" && (*c.Days != 0 || c.OverlapDays != WholeDays(10)) {
 			t.Errorf("dup counted %+v, want 0 days and 10 overlap days", c)
 		}
 	}
@@ -244,8 +244,8 @@ func TestEvaluateLeadershipTerms(t *testing.T) {
 				t.Errorf("leadership requirement reported, want not applicable: %+v", got.Target)
 			case tc.wantTarget != 0 && got == nil:
 				t.Errorf("leadership requirement not reported, want target %d", tc.wantTarget)
-			case got != nil && *got.Target.Days != tc.wantTarget:
-				t.Errorf("target=%d days, want %d", *got.Target.Days, tc.wantTarget)
+			case got != nil && *got.Target.Days != WholeDays(int64(tc.wantTarget)):
+				t.Errorf("target=%s days, want %d", *got.Target.Days, tc.wantTarget)
 			}
 		})
 	}

@@ -88,7 +88,7 @@ type Record struct {
 	InstitutionType string `json:"institution_type,omitempty"`
 	StartDate       Date   `json:"start_date,omitzero"`
 	EndDate         Date   `json:"end_date,omitzero"`
-	Days            int    `json:"days"` // effective days: as sent, or the inclusive span
+	Days            Days   `json:"days"` // effective days (half-day steps): as sent, or the inclusive span
 	Hours           Hours  `json:"hours"`
 	StudiedOn       Date   `json:"studied_on,omitzero"`
 	// DurationMinutes is an online course's length as its platform reports it (optional); a
@@ -191,7 +191,7 @@ func (w Window) Days() int { return w.Start.DaysThrough(w.End) }
 
 // Measures is an amount in days and/or 学时; a nil field is a measure that does not apply.
 type Measures struct {
-	Days  *int   `json:"days,omitempty"`
+	Days  *Days  `json:"days,omitempty"`
 	Hours *Hours `json:"hours,omitempty"`
 }
 

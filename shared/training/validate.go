@@ -183,12 +183,12 @@ func checkCentralized(f *Fields, r *Record, daysGiven bool) {
 	if daysGiven {
 		switch {
 		case r.Days <= 0:
-			f.Add("days", "must be a whole number greater than 0")
-		case span > 0 && r.Days > span:
+			f.Add("days", "must be greater than 0 (in steps of 0.5)")
+		case span > 0 && r.Days > WholeDays(int64(span)):
 			f.Add("days", "must not exceed the %d calendar days from start_date to end_date", span)
 		}
 	} else if span > 0 {
-		r.Days = span
+		r.Days = WholeDays(int64(span))
 	}
 	if span > 0 && r.Hours > 0 && int64(r.Hours) > hoursPerDayLimit*100*int64(span) {
 		f.Add("hours", "must not exceed 24 学时 per day of the training (%d days: at most %d)", span, hoursPerDayLimit*int64(span))

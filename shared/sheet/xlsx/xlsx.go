@@ -84,6 +84,9 @@ func writeSheet(f *excelize.File, name string, s *sheet.Sheet) error {
 				return err
 			}
 			return f.SetCellStyle(name, cell, cell, hoursStyle)
+		case training.Days:
+			// Days are exact half days (docs/rules.md “Half days”): 2.5 is exact as a double too.
+			return f.SetCellFloat(name, cell, float64(x.Halves())/2, -1, 64)
 		case int, int64, float64, string:
 			return f.SetCellValue(name, cell, x)
 		default:
