@@ -17,6 +17,7 @@ func TestE2ERules(t *testing.T) {
 		{"CreditingOverlay", testCreditingOverlay},
 		{"DaysWithoutHours", testDaysWithoutHours},
 		{"CourseLength", testCourseLength},
+		{"HalfDays", testHalfDays},
 	})
 }
 
@@ -238,4 +239,53 @@ func testCourseLength(t *testing.T, e *env) {
 	bad := map[string]any{"event_id": e.id("yn-bad"), "cadre_id": cadre, "kind": "centralized", "start_date": "2025-03-01",
 		"end_date": "2025-03-02", "hours": 8, "duration_minutes": 45}
 	wantProblem(t, e.send(t, bad), 400, "duration_minutes")
+}
+
+// docs/rules.md “Half days”: days in steps of 0.5. Under the Nanjing overlay (half_days,
+// “每半天按3学分(学时)折算”) two half days on one day credit 1 day and a 2.5-day training 2.5 days
+// (at 6 学时 a day: 3 + 3 + 15 学时); outside it each record's days are rounded down (0 + 0 + 2),
+// and the explanation shows the rounded half. 0.25 or more days than the span are a 400 on days.
+func testHalfDays(t *testing.T, e *env) {
+	nj, cq := e.id("nj-half"), e.id("cq-half")
+	wantStatus(t, e.do(t, req{method: "PUT", path: "/v1/cadres/" + nj, key: keyAdmin, body: map[string]any{
+		"name": "钱十一", "unit": "cn/js/nanjing/gulou", "rank": townshipRk, "rank_effective_on": "2020-01-01",
+	}}), http.StatusCreated)
+	e.putCadre(t, keyCQ, cq, unitCQ, townshipRk)
+	for _, cadre := range []string{nj, cq} {
+		for i, c := range []map[string]any{
+			centralized(cadre+"-am", cadre, "2025-05-06", "2025-05-06", 0, 0, false),
+			centralized(cadre+"-pm", cadre, "2025-05-06", "2025-05-06", 0, 0, false),
+			centralized(cadre+"-2.5", cadre, "2025-06-02", "2025-06-04", 0, 0, true),
+		} {
+			c["days"] = []float64{0.5, 0.5, 2.5}[i]
+			delete(c, "hours")
+			if res := results(t, e.send(t, c)); res[0]["status"] != "created" {
+				t.Fatalf("half-day completion %v: %v", c, res)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		cadre, key  string
+		days, hours float64
+	}{{nj, keyAdmin, 3.5, 21}, {cq, keyCQ, 2, 0}} {
+		ca := requirement(t, e.status(t, tc.key, tc.cadre, "2025-12-31"), "centralized_annual")
+		if measure(ca, "achieved", "days") != tc.days || measure(ca, "achieved", "hours") != tc.hours {
+			t.Errorf("%s: centralized_annual %v, want %v days and %v 学时", tc.cadre, ca, tc.days, tc.hours)
+		}
+	}
+	r := e.do(t, req{method: "GET", path: "/v1/cadres/" + cq + "/quota-status?as_of=2025-12-31&explain=true", key: keyCQ})
+	wantStatus(t, r, http.StatusOK)
+	if !strings.Contains(string(r.body), `"days":2,`) || !strings.Contains(string(r.body), `"rounded_days":0.5`) {
+		t.Errorf("explanation outside the overlay does not show 2 days credited and 0.5 rounded: %s", r.body)
+	}
+	r = e.do(t, req{method: "GET", path: "/v1/cadres/" + nj + "/records", key: keyAdmin})
+	wantStatus(t, r, http.StatusOK)
+	if !strings.Contains(string(r.body), `"days":2.5`) || !strings.Contains(string(r.body), `"days":0.5`) {
+		t.Errorf("archive does not show the half days as sent: %s", r.body)
+	}
+	for _, days := range []float64{0.25, 2.25, 3.5} {
+		bad := centralized(e.id(fmt.Sprintf("bad-%v", days)), cq, "2025-07-01", "2025-07-03", 0, 8, true)
+		bad["days"] = days
+		wantProblem(t, e.send(t, bad), 400, "days")
+	}
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -209,5 +210,110 @@ func TestSelfStudyRetryWithRotatedKey(t *testing.T) {
 	recs, err := f.store.ListRecords(context.Background(), "c-1")
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("%d records, %v; want 1", len(recs), err)
+	}
+}
+
+// hrTraining posts an HR training entry for cadre c-h1 (created first) with the given body.
+func (f *fixture) hrTraining(t *testing.T, key, body, lang string) *httptest.ResponseRecorder {
+	t.Helper()
+	if w := f.do(http.MethodPut, "/v1/cadres/c-h1", "demo-hr-key-cq-not-for-production",
+		strings.NewReader(`{"name": "张三", "unit": "cn/cq/a", "rank": "principal_staff_1"}`)); w.Code/100 != 2 {
+		t.Fatalf("PUT cadre: %d %s", w.Code, w.Body)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/v1/cadres/c-h1/trainings", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer demo-hr-key-cq-not-for-production")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
+	}
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, req)
+	return w
+}
+
+// TestTrainingDays: docs/rules.md “Half days” — days in steps of 0.5 are accepted and shown as
+// sent (2.5, 3); anything else is a 400 naming days that stores nothing.
+func TestTrainingDays(t *testing.T) {
+	f := newFixture(t, "")
+	const span3 = `"kind": "centralized", "start_date": "2025-03-01", "end_date": "2025-03-03", "hours": 20`
+	for _, tc := range []struct {
+		name, days string
+		status     int
+		want       string // the days shown, or the field message
+	}{
+		{"TwoAndAHalf", `2.5`, 201, `2.5`},
+		{"Half", `0.5`, 201, `0.5`},
+		{"Whole", `3`, 201, `3`},
+		{"WholeWithPoint", `3.0`, 201, `3`},
+		{"QuarterRejected", `0.25`, 400, "must be a number of days in steps of 0.5 (e.g. 3 or 2.5)"},
+		{"ThirdRejected", `0.3`, 400, "must be a number of days in steps of 0.5 (e.g. 3 or 2.5)"},
+		{"TwoQuarterRejected", `2.25`, 400, "must be a number of days in steps of 0.5 (e.g. 3 or 2.5)"},
+		{"StringRejected", `"2.5"`, 400, "must be a JSON number, not a string"},
+		{"NegativeRejected", `-0.5`, 400, "must be greater than 0 (in steps of 0.5)"},
+		{"ZeroRejected", `0`, 400, "must be greater than 0 (in steps of 0.5)"},
+		{"OverSpanRejected", `3.5`, 400, "must not exceed the 3 calendar days from start_date to end_date"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := f.hrTraining(t, "days-"+tc.name, `{`+span3+`, "days": `+tc.days+`}`, "")
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			if tc.status == 201 {
+				if !strings.Contains(w.Body.String(), `"days":`+tc.want+`,`) {
+					t.Fatalf("body %s does not show days %s", w.Body, tc.want)
+				}
+				return
+			}
+			var p struct {
+				Errors []training.FieldError `json:"errors"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Field != "days" || p.Errors[0].Message != tc.want {
+				t.Fatalf("errors %+v (%v), want one on days: %q", p.Errors, err, tc.want)
+			}
+			recs, err := f.store.ListRecords(context.Background(), "c-h1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				if r.ExternalID == "days-"+tc.name {
+					t.Fatalf("a refused training was stored: %+v", r)
+				}
+			}
+		})
+	}
+}
+
+// TestChineseFieldMessages: under Accept-Language zh-CN the field messages of a duplicate JSON
+// key and of bad days are Chinese.
+func TestChineseFieldMessages(t *testing.T) {
+	f := newFixture(t, "")
+	for _, tc := range []struct{ name, body, field, want string }{
+		{"DuplicateKey", `{"kind": "centralized", "kind": "online", "start_date": "2025-03-01", "end_date": "2025-03-03", "hours": 20}`, "kind", "重复出现（同一字段只能给出一次）"},
+		{"QuarterDay", `{"kind": "centralized", "start_date": "2025-03-01", "end_date": "2025-03-03", "hours": 20, "days": 0.25}`, "days", "必须是以 0.5 天为单位的天数（如 3 或 2.5）"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := f.hrTraining(t, "zh-"+tc.name, tc.body, "zh-CN")
+			isProblem(t, w, 400)
+			var p struct {
+				Detail string                `json:"detail"`
+				Errors []training.FieldError `json:"errors"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Detail != "请求中有无效字段" {
+				t.Errorf("detail %q, want it in Chinese", p.Detail)
+			}
+			for _, e := range p.Errors {
+				if e.Field == tc.field {
+					if e.Message != tc.want {
+						t.Fatalf("%s: %q, want %q", tc.field, e.Message, tc.want)
+					}
+					return
+				}
+			}
+			t.Fatalf("no error on %s: %+v", tc.field, p.Errors)
+		})
 	}
 }

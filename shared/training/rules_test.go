@@ -409,12 +409,14 @@ func TestShippedNanjingOverlay(t *testing.T) {
 	r1 := central(t, "a", "2025-05-10", 5, "40")
 	r2 := central(t, "b", "2025-09-10", 10, "80")
 	r2.InstitutionType = "out_of_town"
-	st := mustEvaluate(t, c, []Record{r1, r2}, "2025-12-31")
+	// docs/rules.md “Half days”: “每半天按3学分(学时)折算” — half a day credits 0.5 day and 3 学时.
+	r3 := halfSpan(t, "c", "2025-10-20", "2025-10-20", "0.5", "4")
+	st := mustEvaluate(t, c, []Record{r1, r2, r3}, "2025-12-31")
 	if got, want := st.Overlay, "nanjing-credit-units"; got != want {
 		t.Fatalf("overlay=%q, want %q", got, want)
 	}
-	if got, want := measures(findReq(t, st, "centralized_annual").Achieved), "15d/78h"; got != want {
-		t.Fatalf("achieved=%s, want %s (5×6 + min(10×6, 48))", got, want)
+	if got, want := measures(findReq(t, st, "centralized_annual").Achieved), "15.5d/81h"; got != want {
+		t.Fatalf("achieved=%s, want %s (5×6 + min(10×6, 48) + 0.5×6)", got, want)
 	}
 }
 
