@@ -276,7 +276,7 @@ func TestCreateJobReplacesExpired(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
 	old := training.Job{ID: "job_x", Kind: app.JobKindRecompute, State: training.JobDone, Total: 9, Done: 9,
-		Segments: []training.JobSegment{{Finished: true, Counted: true, Total: 9, Done: 9}},
+		Segments:  []training.JobSegment{{Finished: true, Counted: true, Total: 9, Done: 9}},
 		CreatedAt: now.Add(-40 * 24 * time.Hour), UpdatedAt: now.Add(-31 * 24 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour)}
 	if _, err := s.Store.PutJob(ctx, old, 0); err != nil {
 		t.Fatal(err)

@@ -68,12 +68,8 @@ func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitRes
 		if slices.ContainsFunc(near, func(e training.Record) bool { return e.ID == r.ID }) {
 			break // a resend (same key, same dates): the store answers duplicate or conflict
 		}
-		for _, e := range near {
-			if e.Source == r.Source && e.Status == training.StatusActive && training.SameTraining(e, r) {
-				oldID = e.ID
-				reason = fmt.Sprintf("replaced by event %s (same course and dates from the same source)", r.ExternalID)
-				break
-			}
+		if oldID = training.ReplacedReport(near, r); oldID != "" {
+			reason = fmt.Sprintf("replaced by event %s (same course and dates from the same source)", r.ExternalID)
 		}
 	}
 	if oldID == "" {

@@ -391,7 +391,7 @@ func (im *run) records(ctx context.Context, name string, batch []item) error {
 	var changes []training.Change
 	var submits []func() error
 	seen := map[string]int{} // record id → line, within the batch
-	active := map[string][]training.Record{}
+	archives := map[string][]training.Record{} // cadre → its records, stored and of this batch (sameTraining)
 	var replaces []replace
 	for _, it := range batch {
 		c := &cells{row: it.row, cols: it.cols}
@@ -465,7 +465,7 @@ func (im *run) records(ctx context.Context, name string, batch []item) error {
 		// batch) replaces it, as through the API: that row takes SubmitRecord's path after the
 		// batch is loaded.
 		if r.Kind == training.KindCentralized {
-			same, err := im.sameTraining(ctx, r, active)
+			same, err := im.sameTraining(ctx, r, archives)
 			if err != nil {
 				return err
 			}
@@ -473,7 +473,7 @@ func (im *run) records(ctx context.Context, name string, batch []item) error {
 				replaces = append(replaces, replace{it.line, r, daysGiven, same})
 				continue
 			}
-			active[r.CadreID] = append(active[r.CadreID], r)
+			archives[r.CadreID] = append(archives[r.CadreID], r)
 		}
 		fresh = append(fresh, r)
 	}
@@ -512,28 +512,19 @@ type replace struct {
 	old       string
 }
 
-// sameTraining returns the id of an active record of r's source and cadre that is the same
-// training as r (training.SameTraining), among those stored and those of the batch (batch).
+// sameTraining returns the id of the record r replaces (training.ReplacedReport) among the cadre's
+// stored records and those of the batch before it (batch, read from the store once per cadre).
 func (im *run) sameTraining(ctx context.Context, r training.Record, batch map[string][]training.Record) (string, error) {
-	cands, ok := batch[r.CadreID]
+	recs, ok := batch[r.CadreID]
 	if !ok {
 		stored, err := im.opt.Service.Store.ListRecords(ctx, r.CadreID)
 		if err != nil {
 			return "", err
 		}
-		for _, e := range stored {
-			if e.Source == r.Source && e.Status == training.StatusActive && e.Kind == training.KindCentralized {
-				cands = append(cands, e)
-			}
-		}
-		batch[r.CadreID] = cands
+		recs = stored
+		batch[r.CadreID] = recs
 	}
-	for _, e := range cands {
-		if e.ID != r.ID && training.SameTraining(e, r) {
-			return e.ID, nil
-		}
-	}
-	return "", nil
+	return training.ReplacedReport(recs, r), nil
 }
 
 // handle runs what the change feed would run for the batch's records (Load appends nothing to

@@ -146,6 +146,18 @@ func SameTraining(a, b Record) bool {
 	return a.Kind == KindCentralized && a.CadreID == b.CadreID && courseKey(a) != "" && courseKey(a) == courseKey(b)
 }
 
+// ReplacedReport returns the id of the record of recs that r replaces as a later report of the same
+// training (docs/rules.md “One training, one count”): an active record of r's source under another
+// id that is SameTraining as r; "" when there is none. The API's writes and the importer both ask it.
+func ReplacedReport(recs []Record, r Record) string {
+	for _, e := range recs {
+		if e.ID != r.ID && e.Source == r.Source && e.Status == StatusActive && SameTraining(e, r) {
+			return e.ID
+		}
+	}
+	return ""
+}
+
 // countFlags counts, per flag, the flagged records attributed in w on or before asOf, of the
 // records attributed in read (the records an evaluation reads).
 func (rules *Rules) countFlags(records []Record, read, w Window, asOf Date) map[Flag]int {

@@ -250,3 +250,44 @@ func TestEvaluateLeadershipTerms(t *testing.T) {
 		})
 	}
 }
+
+// docs/rules.md "One training, one count", “The same training under a new event id”: the record a
+// new report replaces is an active centralized record of the same source, cadre, course and dates
+// under another id (the API's writes and the importer both ask ReplacedReport).
+func TestReplacedReport(t *testing.T) {
+	r := span(t, "new", "2025-03-02", "2025-03-07", 6, "45")
+	r.CourseTitle = "中青年干部培训班"
+	same := func(id string, change func(*Record)) Record {
+		e := r
+		e.ID = id
+		if change != nil {
+			change(&e)
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name string
+		recs []Record
+		want string
+	}{
+		{"SameTraining", []Record{same("old", nil)}, "old"},
+		{"ItselfOnly", []Record{same("new", nil)}, ""},
+		{"OtherSource", []Record{same("old", func(e *Record) { e.Source = "platform/q" })}, ""},
+		{"Voided", []Record{same("old", func(e *Record) { e.Status = StatusVoided })}, ""},
+		{"OtherDates", []Record{same("old", func(e *Record) { e.EndDate = MustDate("2025-03-08") })}, ""},
+		{"OtherCourse", []Record{same("old", func(e *Record) { e.CourseTitle = "另一个班" })}, ""},
+		{"OtherCadre", []Record{same("old", func(e *Record) { e.CadreID = "c-002" })}, ""},
+		{"FirstActiveMatch", []Record{same("voided", func(e *Record) { e.Status = StatusVoided }), same("old", nil)}, "old"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ReplacedReport(tc.recs, r); got != tc.want {
+				t.Fatalf("ReplacedReport = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	online := r
+	online.Kind = KindOnline
+	if got := ReplacedReport([]Record{same("old", func(e *Record) { e.Kind = KindOnline })}, online); got != "" {
+		t.Fatalf("online study was matched: %q", got)
+	}
+}
