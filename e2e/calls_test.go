@@ -28,16 +28,13 @@ func withShortRetries(o *server.Options) {
 // cadres to training”; seed 000 三（一）, 四), and notices delivered, retried and replayed
 // (docs/api.md “Notices”), on both stores.
 func TestCallsAndNotices(t *testing.T) {
-	for _, kind := range []string{"embedded", "dynamodb"} {
-		t.Run(kind, func(t *testing.T) {
-			e := startServer(t, kind, withShortRetries)
-			rc := newReceiver(t)
-			t.Run("ClassFromNoticeToAbsence", func(t *testing.T) { testClassLifecycle(t, e, rc) })
-			t.Run("ClassValidation", func(t *testing.T) { testClassValidation(t, e) })
-			t.Run("DeliveryRetryAndReplay", func(t *testing.T) { testDeliveryRetryReplay(t, e, rc) })
-			t.Run("RequirementNotice", func(t *testing.T) { testRequirementNotice(t, e, rc) })
-		})
-	}
+	onBothStores(t, func(t *testing.T, e *env) {
+		rc := newReceiver(t)
+		t.Run("ClassFromNoticeToAbsence", func(t *testing.T) { testClassLifecycle(t, e, rc) })
+		t.Run("ClassValidation", func(t *testing.T) { testClassValidation(t, e) })
+		t.Run("DeliveryRetryAndReplay", func(t *testing.T) { testDeliveryRetryReplay(t, e, rc) })
+		t.Run("RequirementNotice", func(t *testing.T) { testRequirementNotice(t, e, rc) })
+	}, withShortRetries)
 }
 
 // subscribe creates a subscription to events of unit, delivered to the receiver's path, and

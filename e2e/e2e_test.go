@@ -372,13 +372,19 @@ type testCase struct {
 // the cases against it in order.
 func runOnBothStores(t *testing.T, cases []testCase) {
 	t.Helper()
+	onBothStores(t, func(t *testing.T, e *env) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
+		}
+	})
+}
+
+// onBothStores runs fn against a server (startServer with opts) on each store: embedded bbolt, and
+// DynamoDB Local when DYNAMODB_ENDPOINT is set.
+func onBothStores(t *testing.T, fn func(t *testing.T, e *env), opts ...func(*server.Options)) {
+	t.Helper()
 	for _, kind := range []string{"embedded", "dynamodb"} {
-		t.Run(kind, func(t *testing.T) {
-			e := startServer(t, kind)
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
-			}
-		})
+		t.Run(kind, func(t *testing.T) { fn(t, startServer(t, kind, opts...)) })
 	}
 }
 

@@ -126,32 +126,16 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Store == nil || o.Config == nil || o.DataDir == "" {
 		return nil, errors.New("server: Options.Store, Config and DataDir are required")
 	}
-	if o.Poll <= 0 {
-		o.Poll = DefaultPoll
-	}
-	if o.BatchSize <= 0 {
-		o.BatchSize = DefaultBatchSize
-	}
-	if o.MaxRetries <= 0 {
-		o.MaxRetries = DefaultMaxRetries
-	}
-	if o.RetryBackoff <= 0 {
-		o.RetryBackoff = DefaultRetryBackoff
-	}
-	if o.MaxConns <= 0 {
-		o.MaxConns = DefaultMaxConns
-	}
-	if o.ReadTimeout <= 0 {
-		o.ReadTimeout = readTimeout
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = writeTimeout
-	}
+	orDefault(&o.Poll, DefaultPoll)
+	orDefault(&o.BatchSize, DefaultBatchSize)
+	orDefault(&o.MaxRetries, DefaultMaxRetries)
+	orDefault(&o.RetryBackoff, DefaultRetryBackoff)
+	orDefault(&o.MaxConns, DefaultMaxConns)
+	orDefault(&o.ReadTimeout, readTimeout)
+	orDefault(&o.WriteTimeout, writeTimeout)
+	orDefault(&o.NoticePoll, DefaultNoticePoll)
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
-	if o.NoticePoll <= 0 {
-		o.NoticePoll = DefaultNoticePoll
 	}
 	if o.CursorName == "" {
 		o.CursorName = "changes-" + o.StoreKind
@@ -201,6 +185,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	s.goBackground("notices", dl.run)
 	s.log.Info("server started", "addr", ln.Addr().String(), "store", o.StoreKind)
 	return s, nil
+}
+
+// orDefault sets an option that is not positive to its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // goBackground runs fn until the server stops. A panic in it is logged with its stack and the
