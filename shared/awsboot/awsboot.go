@@ -11,7 +11,8 @@
 // Environment: TABLE_NAME (required); CADRE_CONFIG_SECRET (the Secrets Manager secret with the
 // configuration, re-read every config.DefaultTTL) or CADRE_CONFIG (a file, for tests of the
 // binaries) in the functions that authenticate callers; AWS_LAMBDA_FUNCTION_NAME (set by Lambda)
-// as the target of recompute-quota's asynchronous self-invocations.
+// as the target of recompute-quota's asynchronous self-invocations. The AWS configuration comes
+// from Lambda's environment only (EnvConfig), not from the SDK's default credential chain.
 package awsboot
 
 import (
@@ -24,7 +25,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -42,17 +42,17 @@ type Env struct {
 	Metrics *obs.Metrics
 }
 
-// Load builds the AWS configuration and the service on the table. It reads no secret and builds
+// load builds the AWS configuration and the service on the table. It reads no secret and builds
 // no client beyond DynamoDB's.
-func load(ctx context.Context, function string) (*Env, error) {
+func load(function string) (*Env, error) {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
 	table := os.Getenv("TABLE_NAME")
 	if table == "" {
 		return nil, fmt.Errorf("TABLE_NAME is not set")
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := EnvConfig()
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), nil, table)
 	return &Env{Log: log, AWS: awsCfg, Svc: app.New(store), Metrics: obs.New(os.Stdout, function)}, nil
@@ -108,7 +108,7 @@ func Start[H any](function string, build func(context.Context, *Env) (H, error))
 // Wire builds the function's handler (Start's testable half).
 func Wire[H any](ctx context.Context, function string, build func(context.Context, *Env) (H, error)) (H, error) {
 	var zero H
-	e, err := load(ctx, function)
+	e, err := load(function)
 	if err != nil {
 		return zero, err
 	}

@@ -117,6 +117,8 @@ func TestColdStartFailsFast(t *testing.T) {
 	}
 	t.Setenv("TABLE_NAME", "t")
 	t.Setenv("AWS_REGION", "cn-north-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	t.Setenv("CADRE_CONFIG_SECRET", "")
 	t.Setenv("CADRE_CONFIG", "")
 	if _, err := awsboot.Wire(context.Background(), "hr-api", buildHTTP(httpapi.FnHRAPI, nil, nil)); err == nil || !strings.Contains(err.Error(), "CADRE_CONFIG") {
