@@ -3,7 +3,7 @@
 package main
 
 import (
-	"github.com/cadre-training/cadretrain/shared/awsboot/httpfn"
+	"github.com/cadre-training/cadretrain/shared/awsboot/recomputefn"
 )
 
-func main() { httpfn.RecomputeQuota() }
+func main() { recomputefn.RecomputeQuota() }

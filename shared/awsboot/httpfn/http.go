@@ -1,6 +1,6 @@
 // Package httpfn runs the Lambda functions that serve HTTP routes (hr-api, record-self-study,
-// ingest-completions, and recompute-quota with its other triggers), apart from shared/awsboot so
-// that the stream functions link none of the HTTP layer.
+// ingest-completions; recompute-quota's HTTP trigger through shared/awsboot/recomputefn), apart
+// from shared/awsboot so that the stream functions link none of the HTTP layer.
 package httpfn
 
 import (
@@ -25,10 +25,12 @@ type HTTPHandler = func(context.Context, events.APIGatewayV2HTTPRequest) (events
 // render renders xlsx exports: hr-api passes shared/sheet/xlsx.Write; the other functions serve
 // no export and pass nil, so they do not link excelize.
 func HTTP(function string, render sheet.XLSX) {
-	awsboot.Start(function, buildHTTP(function, render, nil))
+	awsboot.Start(function, Build(function, render, nil))
 }
 
-func buildHTTP(function string, render sheet.XLSX, jobs func(*awsboot.Env) app.JobStarter) func(context.Context, *awsboot.Env) (HTTPHandler, error) {
+// Build builds the function's API Gateway handler over its routes; jobs, when not nil, starts the
+// recompute jobs of POST /v1/recompute (recompute-quota).
+func Build(function string, render sheet.XLSX, jobs func(*awsboot.Env) app.JobStarter) func(context.Context, *awsboot.Env) (HTTPHandler, error) {
 	return func(ctx context.Context, e *awsboot.Env) (HTTPHandler, error) {
 		src, err := e.ConfigSource(ctx)
 		if err != nil {

@@ -1,4 +1,7 @@
-package httpfn
+// Package recomputefn runs recompute-quota, the one function that starts recompute jobs and
+// hands on their steps as asynchronous invocations of itself, and so the only one that links the
+// Lambda API client.
+package recomputefn
 
 import (
 	"context"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/awsboot"
+	"github.com/cadre-training/cadretrain/shared/awsboot/httpfn"
 	"github.com/cadre-training/cadretrain/shared/httpapi"
 	"github.com/cadre-training/cadretrain/shared/obs"
 )
@@ -24,7 +28,7 @@ type Recompute struct {
 	log     *slog.Logger
 	metrics *obs.Metrics
 	stream  awsboot.StreamHandler
-	http    HTTPHandler
+	http    httpfn.HTTPHandler
 	steps   app.StepHandOff // asynchronous self-invocations; nil outside Lambda: jobs run inline
 }
 
@@ -40,7 +44,7 @@ func buildRecompute(ctx context.Context, e *awsboot.Env) (func(context.Context, 
 		inv := &selfInvoker{client: awslambda.NewFromConfig(e.AWS), function: fn}
 		jobs, r.steps = inv, inv
 	}
-	h, err := buildHTTP(httpapi.FnRecomputeQuota, nil, func(*awsboot.Env) app.JobStarter { return jobs })(ctx, e)
+	h, err := httpfn.Build(httpapi.FnRecomputeQuota, nil, func(*awsboot.Env) app.JobStarter { return jobs })(ctx, e)
 	if err != nil {
 		return nil, err
 	}
