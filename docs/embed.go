@@ -1,53 +1,23 @@
-// Package docs carries the HTTP contract into the binary: docs/openapi.yaml, served as JSON at
-// GET /v1/openapi.json and read by the end-to-end tests, which check every request and response
-// against it. docs/api.md explains the same contract in prose.
+// Package docs carries the HTTP contract into the binary: docs/openapi.yaml, read by the
+// end-to-end tests, which check every request and response against it, and its JSON form
+// docs/openapi.json, served at GET /v1/openapi.json. docs/api.md explains the same contract in
+// prose.
+//
+// openapi.json is generated from openapi.yaml (edit the YAML, then `go generate ./docs`;
+// TestOpenAPIJSONIsGenerated fails while they differ), so that no binary links a YAML parser
+// (docs/benchmarks.md “Lambda deployment packages”).
 package docs
 
-import (
-	_ "embed"
-	"encoding/json"
-	"fmt"
-	"sync"
+//go:generate go run ./genopenapi
 
-	"gopkg.in/yaml.v3"
-)
+import _ "embed"
 
 // OpenAPIYAML is docs/openapi.yaml as written.
 //
 //go:embed openapi.yaml
 var OpenAPIYAML []byte
 
-var openAPIJSON = sync.OnceValues(func() ([]byte, error) {
-	var doc any
-	if err := yaml.Unmarshal(OpenAPIYAML, &doc); err != nil {
-		return nil, fmt.Errorf("docs/openapi.yaml: %w", err)
-	}
-	return json.Marshal(jsonable(doc))
-})
-
-// OpenAPIJSON returns docs/openapi.yaml converted to JSON (converted once).
-func OpenAPIJSON() ([]byte, error) { return openAPIJSON() }
-
-// jsonable turns YAML's map[any]any (keys that are not strings, such as unquoted status codes)
-// into map[string]any, which encoding/json can write.
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = jsonable(e)
-		}
-		return x
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case []any:
-		for i, e := range x {
-			x[i] = jsonable(e)
-		}
-		return x
-	}
-	return v
-}
+// OpenAPIJSON is docs/openapi.yaml as JSON (docs/openapi.json, generated).
+//
+//go:embed openapi.json
+var OpenAPIJSON []byte

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/cadre-training/cadretrain/docs"
+	"github.com/cadre-training/cadretrain/docs/openapijson"
 	"github.com/cadre-training/cadretrain/shared/httpapi"
 )
 
@@ -65,5 +67,13 @@ func TestOpenAPIServedAsJSON(t *testing.T) {
 	}
 	if !strings.HasPrefix(got.OpenAPI, "3.1") || got.Paths["/v1/openapi.json"] == nil {
 		t.Errorf("served document: openapi %q, %d paths", got.OpenAPI, len(got.Paths))
+	}
+	// What is served is docs/openapi.yaml as it stands (docs/openapi.json is generated from it).
+	want, err := openapijson.Convert(docs.OpenAPIYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(w.Body.Bytes()), bytes.TrimSpace(want)) {
+		t.Error("GET /v1/openapi.json is not docs/openapi.yaml: run `go generate ./docs` and commit docs/openapi.json")
 	}
 }
