@@ -76,8 +76,11 @@ func (d Date) String() string {
 	return string(b[:])
 }
 
-// AddDays returns d shifted by n days.
-func (d Date) AddDays(n int) Date { return DateOf(d.t().AddDate(0, 0, n)) }
+// AddDays returns d shifted by n days (counted in integers, as dayNumber).
+func (d Date) AddDays(n int) Date { return dateOfDayNumber(d.dayNumber() + int64(n)) }
+
+// ord is a number that orders dates as Compare does (for sorting by a precomputed key).
+func (d Date) ord() int64 { return int64(d.Year)<<9 | int64(d.Month)<<5 | int64(d.Day) }
 
 // Before reports d < o.
 func (d Date) Before(o Date) bool { return d.Compare(o) < 0 }
@@ -115,14 +118,69 @@ func (d Date) DaysThrough(end Date) int {
 	return int(end.dayNumber()-d.dayNumber()) + 1
 }
 
-// dayNumber is the number of days from 1970-01-01 to d (negative before).
+// dayNumber is the number of days from 1970-01-01 to d (negative before). A real calendar date
+// is counted in integers (Howard Hinnant's days_from_civil), not through a time.Time: evaluations
+// count days of every span; anything else (a month or day out of range) is normalised as
+// time.Date does.
 func (d Date) dayNumber() int64 {
-	secs := d.t().Unix()
-	days := secs / 86400
-	if secs%86400 < 0 {
-		days--
+	if d.Month < time.January || d.Month > time.December || d.Day < 1 || d.Day > 28 && d.Day > daysIn(d.Year, d.Month) {
+		secs := d.t().Unix()
+		days := secs / 86400
+		if secs%86400 < 0 {
+			days--
+		}
+		return days
 	}
-	return days
+	y, m := int64(d.Year), int64(d.Month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400                     // [0, 399]
+	mp := (m + 9) % 12                     // March = 0
+	doy := (153*mp+2)/5 + int64(d.Day) - 1 // [0, 365]
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return era*146097 + doe - 719468
+}
+
+// dateOfDayNumber is the date n days after 1970-01-01 (Howard Hinnant's civil_from_days).
+func dateOfDayNumber(n int64) Date {
+	z := n + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // March = 0
+	day := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return Date{int(y), time.Month(m), int(day)}
+}
+
+// daysIn is the number of days of month m of year y.
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // AddMonthsClamped adds n calendar months, clamping the day of month to the last day of a

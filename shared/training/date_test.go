@@ -166,3 +166,37 @@ func TestDateInCST(t *testing.T) {
 		})
 	}
 }
+
+// TestDayNumberMatchesTime: the integer day count (days_from_civil) and AddDays (civil_from_days) are the count of days since
+// 1970-01-01 and the date that time gives, for every day of years -1200 to 2800 sampled every 7 days (leap
+// rules of 100 and 400 years, negative years) and for dates out of range, which are normalised as
+// time.Date does (2025-02-30 is 2025-03-02).
+func TestDayNumberMatchesTime(t *testing.T) {
+	viaTime := func(d Date) int64 {
+		secs := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Unix()
+		days := secs / 86400
+		if secs%86400 < 0 {
+			days--
+		}
+		return days
+	}
+	for d := time.Date(-1200, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2800; d = d.AddDate(0, 0, 7) {
+		dd := DateOf(d)
+		if got, want := dd.dayNumber(), viaTime(dd); got != want {
+			t.Fatalf("%v: dayNumber=%d, want %d", dd, got, want)
+		}
+		for _, n := range []int{-800, -1, 1, 3, 59, 366} {
+			if got, want := dd.AddDays(n), DateOf(d.AddDate(0, 0, n)); got != want {
+				t.Fatalf("%v.AddDays(%d)=%v, want %v", dd, n, got, want)
+			}
+		}
+	}
+	for _, d := range []Date{{2025, 2, 30}, {2024, 2, 29}, {2100, 2, 29}, {2000, 2, 29}, {2025, 13, 1}, {2025, 0, 10}, {2025, 4, 31}, {2025, 5, 0}, {-1, 12, 31}, {0, 3, 1}} {
+		if got, want := d.dayNumber(), viaTime(d); got != want {
+			t.Errorf("%+v: dayNumber=%d, want %d", d, got, want)
+		}
+		if got, want := d.AddDays(1), DateOf(d.t().AddDate(0, 0, 1)); got != want {
+			t.Errorf("%+v.AddDays(1)=%v, want %v", d, got, want)
+		}
+	}
+}
