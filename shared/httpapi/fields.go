@@ -45,16 +45,21 @@ func parseObject(b []byte, prefix string, errs *training.Fields) (*object, bool)
 		errs.Add(where, "is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 		return nil, false
 	}
-	if dup := duplicateKey(trimmed); dup != "" {
+	if dup := duplicateKey(trimmed, len(raw)); dup != "" {
 		errs.Add(prefix+dup, "is given more than once")
 		return nil, false
 	}
 	return &object{raw: raw, prefix: prefix, errs: errs, seen: map[string]bool{}}, true
 }
 
-// duplicateKey returns the first key that the JSON object b (already known to be valid) gives
-// twice, or "".
-func duplicateKey(b []byte) string {
+// duplicateKey returns the first key that the JSON object b (already known to be valid, with
+// distinct keys decoded) gives twice, or "". Counting the keys as written settles the usual case
+// without decoding anything: only when there are more than distinct are they decoded one by one
+// to name the first repeated one (two spellings of one key, "a" and "\u0061", are the same key).
+func duplicateKey(b []byte, distinct int) string {
+	if topLevelKeys(b) <= distinct {
+		return ""
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if _, err := dec.Token(); err != nil { // {
 		return ""
@@ -76,6 +81,38 @@ func duplicateKey(b []byte) string {
 		}
 	}
 	return ""
+}
+
+// topLevelKeys counts the keys of the valid JSON object b as written: the strings at depth 1
+// followed by a colon.
+func topLevelKeys(b []byte) int {
+	n, depth := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			j := i + 1
+			for ; j < len(b) && b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			if depth == 1 {
+				k := j + 1
+				for k < len(b) && (b[k] == ' ' || b[k] == '\t' || b[k] == '\n' || b[k] == '\r') {
+					k++
+				}
+				if k < len(b) && b[k] == ':' {
+					n++
+				}
+			}
+			i = j
+		}
+	}
+	return n
 }
 
 func (o *object) get(name string) (json.RawMessage, bool) {
