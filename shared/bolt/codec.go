@@ -110,6 +110,10 @@ const hexDigits = "0123456789abcdef"
 type dec struct {
 	b   []byte
 	err error
+	// s, when set, is the whole value as one string (n bytes) that str slices instead of
+	// allocating each string field: a record is decoded with one allocation for its strings.
+	s string
+	n int
 }
 
 func (d *dec) fail(err error) {
@@ -160,7 +164,14 @@ func (d *dec) bytes() []byte {
 	return v
 }
 
-func (d *dec) str() string { return string(d.bytes()) }
+func (d *dec) str() string {
+	v := d.bytes()
+	if d.s == "" || len(v) == 0 {
+		return string(v)
+	}
+	end := d.n - len(d.b)
+	return d.s[end-len(v) : end]
+}
 
 // enum reads a string that is usually one of known, returning the constant (no allocation).
 func (d *dec) enum(known ...string) string {
@@ -352,7 +363,7 @@ func decodeRecord(v []byte, r *training.Record) error {
 	if len(v) > 0 && v[0] == '{' {
 		return jsonDecode(v, r)
 	}
-	d := dec{b: v}
+	d := dec{b: v, s: string(v), n: len(v)}
 	ver := d.byte1()
 	if ver != recordV1 && ver != recordV2 && d.err == nil {
 		return fmt.Errorf("decoding record: unknown encoding version %d", ver)

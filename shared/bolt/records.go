@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -192,28 +193,36 @@ func scanRecords(tx *bbolt.Tx, cadreID string, after []byte, from, to training.D
 		stop = append(stop, 0xff)
 	}
 	cur := tx.Bucket(bktRecs).Cursor()
-	var k, v []byte
-	if after != nil && bytes.Compare(after, start) >= 0 {
-		k, v = cur.Seek(after)
-		if bytes.Equal(k, after) {
-			k, v = cur.Next()
+	first := func() (k, v []byte) {
+		if after != nil && bytes.Compare(after, start) >= 0 {
+			k, v = cur.Seek(after)
+			if bytes.Equal(k, after) {
+				k, v = cur.Next()
+			}
+			return k, v
 		}
-	} else {
-		k, v = cur.Seek(start)
+		return cur.Seek(start)
 	}
+	in := func(k []byte) bool {
+		return k != nil && bytes.HasPrefix(k, prefix) && (stop == nil || bytes.Compare(k, stop) < 0)
+	}
+	// Count the range first (keys only), so the records are decoded in place into a slice of the
+	// right size: a Record is large, and growing the slice copied each one several times.
+	n := 0
+	for k, _ := first(); in(k) && (limit <= 0 || len(*out)+n < limit); k, _ = cur.Next() {
+		n++
+	}
+	*out = slices.Grow(*out, n)
 	var last []byte
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		if stop != nil && bytes.Compare(k, stop) >= 0 {
-			break
-		}
+	for k, v := first(); in(k); k, v = cur.Next() {
 		if limit > 0 && len(*out) == limit {
 			return last, nil
 		}
-		var r training.Record
-		if err := decodeRecord(v, &r); err != nil {
+		*out = append(*out, training.Record{})
+		if err := decodeRecord(v, &(*out)[len(*out)-1]); err != nil {
+			*out = (*out)[:len(*out)-1]
 			return nil, fmt.Errorf("record %q: %w", k[len(prefix):], err)
 		}
-		*out = append(*out, r)
 		last = k
 	}
 	return nil, nil
