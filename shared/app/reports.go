@@ -25,7 +25,13 @@ func (s *Service) FactsYears() []int {
 // defines each figure). ok is false when the cadre has no facts that year: a year before the
 // first policy, a year not begun, or a cadre who joined after it.
 func (s *Service) CadreFacts(c training.Cadre, recs []training.Record, year int, computedAt time.Time) (f training.Facts, ok bool, err error) {
-	rules := s.rules()
+	return s.cadreFacts(newEvaluations(s.rules(), c, recs, computedAt), year)
+}
+
+// cadreFacts is CadreFacts over ev's cadre, records and computedAt, evaluating through ev.
+func (s *Service) cadreFacts(ev *evaluations, year int) (f training.Facts, ok bool, err error) {
+	c, recs, computedAt := ev.c, ev.recs, ev.computedAt
+	rules := ev.rules
 	today := s.Today()
 	if year > today.Year {
 		return training.Facts{}, false, nil
@@ -41,7 +47,7 @@ func (s *Service) CadreFacts(c training.Cadre, recs []training.Record, year int,
 	if err != nil {
 		return training.Facts{}, false, nil // no policy in force: nothing to report
 	}
-	st, err := rules.Evaluate(c, recs, asOf, computedAt)
+	st, err := ev.at(asOf)
 	if err != nil {
 		return training.Facts{}, false, err
 	}
@@ -62,7 +68,7 @@ func (s *Service) CadreFacts(c training.Cadre, recs []training.Record, year int,
 			f.Makeup = append(f.Makeup, training.MakeupLeaderNoPartySchool)
 		}
 	}
-	if prev, err := rules.Evaluate(c, recs, training.Date{Year: year - 1, Month: time.December, Day: 31}, computedAt); err == nil &&
+	if prev, err := ev.at(training.Date{Year: year - 1, Month: time.December, Day: 31}); err == nil &&
 		prev.Overall == training.StateUnmet && (c.JoinedOn.IsZero() || !c.JoinedOn.After(prev.AsOf)) {
 		f.Makeup = append(f.Makeup, training.MakeupUnmetLastYear)
 	}
@@ -103,14 +109,13 @@ func sumHours(a, b training.Hours) (training.Hours, error) {
 	return a + b, nil
 }
 
-// cadreFactsNow derives the cadre's facts of FactsYears.
-func (s *Service) cadreFactsNow(c training.Cadre, recs []training.Record) ([]training.Facts, error) {
-	now := s.now().UTC()
+// cadreFactsNow derives the facts of FactsYears of ev's cadre.
+func (s *Service) cadreFactsNow(ev *evaluations) ([]training.Facts, error) {
 	var out []training.Facts
 	for _, y := range s.FactsYears() {
-		f, ok, err := s.CadreFacts(c, recs, y, now)
+		f, ok, err := s.cadreFacts(ev, y)
 		if err != nil {
-			return nil, fmt.Errorf("facts of %s for %d: %w", c.ID, y, err)
+			return nil, fmt.Errorf("facts of %s for %d: %w", ev.c.ID, y, err)
 		}
 		if ok {
 			out = append(out, f)

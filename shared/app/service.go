@@ -418,16 +418,48 @@ func (s *Service) evaluateCollect(ctx context.Context, cadreID string, asOf trai
 	if err != nil {
 		return training.Status{}, c, nil, false, err
 	}
-	st, err = s.rules().Evaluate(c, recs, asOf, s.now().UTC())
+	ev := newEvaluations(s.rules(), c, recs, s.now().UTC())
+	st, err = ev.at(asOf)
 	if err != nil {
 		return training.Status{}, c, nil, false, err
 	}
-	fs, err := s.cadreFactsNow(c, recs)
+	fs, err := s.cadreFactsNow(ev)
 	if err != nil {
 		return training.Status{}, c, nil, false, err
 	}
 	*facts = append(*facts, fs...)
-	return st.WithoutExplain(), c, stored, storedKnown, nil
+	return st, c, stored, storedKnown, nil
+}
+
+// evaluations evaluates one cadre's records (without explanations) as of a date at most once
+// each: a recompute evaluates as of today for the status and again for this year's facts, and
+// as of the end of last year for both years' facts (their “unmet last year”).
+type evaluations struct {
+	rules      *training.Rules
+	c          training.Cadre
+	recs       []training.Record
+	computedAt time.Time
+	done       map[training.Date]evaluated
+}
+
+type evaluated struct {
+	st  training.Status
+	err error
+}
+
+func newEvaluations(rules *training.Rules, c training.Cadre, recs []training.Record, computedAt time.Time) *evaluations {
+	return &evaluations{rules: rules, c: c, recs: recs, computedAt: computedAt, done: map[training.Date]evaluated{}}
+}
+
+// at is rules.Evaluate(c, recs, asOf, computedAt), computed once per date. The statuses share
+// their slices: callers must not change them.
+func (e *evaluations) at(asOf training.Date) (training.Status, error) {
+	if r, ok := e.done[asOf]; ok {
+		return r.st, r.err
+	}
+	st, err := e.rules.Evaluate(e.c, e.recs, asOf, e.computedAt)
+	e.done[asOf] = evaluated{st, err}
+	return st, err
 }
 
 // recomputeSpan is the span of records a recompute reads: what the evaluation as of asOf needs
