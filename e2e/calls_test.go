@@ -283,6 +283,15 @@ func testClassValidation(t *testing.T, e *env) {
 		"title": "班", "unit": "cn/sc", "start_date": "2026-05-01", "end_date": "2026-05-10", "planned_hours": 24, "call_unit": "cn/sc",
 	}})
 	wantProblem(t, r, http.StatusForbidden)
+	// Free text is checked as everywhere else (training.CheckTextField): a bidi override in a
+	// class title or institution, a control character in a subscription's description were stored
+	// before (docs/decisions.md “Hardening”).
+	r = e.do(t, req{method: "PUT", path: "/v1/classes/" + course, key: keyCQ, body: map[string]any{
+		"title": "\u202e班", "institution": "党校\u0007", "unit": "cn/cq", "call_unit": "cn/cq", "start_date": "2026-05-01", "end_date": "2026-05-10", "planned_hours": 24,
+	}})
+	wantProblem(t, r, http.StatusBadRequest, "title", "institution")
+	wantProblem(t, e.do(t, req{method: "PUT", path: "/v1/subscriptions/" + e.id("s"), key: keyAdmin, body: map[string]any{
+		"url": "http://127.0.0.1:1/x", "events": []string{"digest.weekly"}, "description": "a\nb"}}), http.StatusBadRequest, "description")
 	// hr may not subscribe.
 	wantProblem(t, e.do(t, req{method: "PUT", path: "/v1/subscriptions/" + e.id("s"), key: keyCQ, body: map[string]any{
 		"url": "http://127.0.0.1:1/x", "events": []string{"digest.weekly"}}}), http.StatusForbidden)

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -41,15 +40,8 @@ var tokenRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 func (s *Service) CheckClass(courseID string, in ClassInput) training.Fields {
 	var f training.Fields
 	training.CheckID(&f, "course_id", courseID)
-	switch n := utf8.RuneCountInString(in.Title); {
-	case n == 0:
-		f.Add("title", "is required")
-	case n > training.MaxTitleRunes:
-		f.Add("title", "must be at most %d characters", training.MaxTitleRunes)
-	}
-	if utf8.RuneCountInString(in.Institution) > training.MaxTitleRunes {
-		f.Add("institution", "must be at most %d characters", training.MaxTitleRunes)
-	}
+	training.CheckTextField(&f, "title", in.Title, training.MaxTitleRunes, true)
+	training.CheckTextField(&f, "institution", in.Institution, training.MaxTitleRunes, false)
 	if in.InstitutionType != "" && !tokenRE.MatchString(in.InstitutionType) {
 		f.Add("institution_type", "must be a lower-case token like party_school")
 	}
@@ -344,12 +336,7 @@ func (s *Service) RecordLeave(ctx context.Context, scope Scope, courseID, cadreI
 	var f training.Fields
 	training.CheckID(&f, "cadre_id", cadreID)
 	reason = strings.TrimSpace(reason)
-	switch n := utf8.RuneCountInString(reason); {
-	case n == 0:
-		f.Add("reason", "is required")
-	case n > training.MaxReasonRunes:
-		f.Add("reason", "must be at most %d characters", training.MaxReasonRunes)
-	}
+	training.CheckTextField(&f, "reason", reason, training.MaxReasonRunes, true)
 	if err := f.Err(); err != nil {
 		return training.Class{}, false, err
 	}

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
@@ -72,9 +71,7 @@ func checkSubscription(id string, in SubscriptionInput) training.Fields {
 			f.Add("unit", "%s", msg)
 		}
 	}
-	if utf8.RuneCountInString(in.Description) > training.MaxTitleRunes {
-		f.Add("description", "must be at most %d characters", training.MaxTitleRunes)
-	}
+	training.CheckTextField(&f, "description", in.Description, training.MaxTitleRunes, false)
 	if in.Secret != "" {
 		if _, err := standardwebhooks.NewWebhook(in.Secret); err != nil || !strings.HasPrefix(in.Secret, "whsec_") {
 			f.Add("secret", "must be whsec_ followed by base64")

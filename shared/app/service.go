@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -163,14 +162,7 @@ func (s *Service) applyProfile(cur training.Cadre, exists bool, id string, in Pr
 func (s *Service) CheckProfile(id string, in ProfileInput) training.Fields {
 	var f training.Fields
 	training.CheckID(&f, "cadre_id", id)
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		f.Add("name", "is required")
-	} else if utf8.RuneCountInString(name) > training.MaxNameRunes {
-		f.Add("name", "must be at most %d characters", training.MaxNameRunes)
-	} else {
-		training.CheckText(&f, "name", name)
-	}
+	training.CheckTextField(&f, "name", strings.TrimSpace(in.Name), training.MaxNameRunes, true)
 	if msg := training.CheckUnit(in.Unit); msg != "" {
 		f.Add("unit", "%s", msg)
 	}
@@ -315,13 +307,7 @@ func (s *Service) ListRecords(ctx context.Context, scope Scope, cadreID string, 
 func (s *Service) VoidRecord(ctx context.Context, scope Scope, recordID, reason, actor string) (training.Record, bool, error) {
 	var f training.Fields
 	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		f.Add("reason", "is required")
-	} else if utf8.RuneCountInString(reason) > training.MaxReasonRunes {
-		f.Add("reason", "must be at most %d characters", training.MaxReasonRunes)
-	} else {
-		training.CheckText(&f, "reason", reason)
-	}
+	training.CheckTextField(&f, "reason", reason, training.MaxReasonRunes, true)
 	if err := f.Err(); err != nil {
 		return training.Record{}, false, err
 	}

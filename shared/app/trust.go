@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -154,11 +153,10 @@ type CorrectionInput struct {
 func (s *Service) CheckCorrection(in *CorrectionInput) training.Fields {
 	var f training.Fields
 	in.Reason = strings.TrimSpace(in.Reason)
-	switch {
-	case in.Reason == "":
+	if in.Reason == "" {
 		f.Add("reason", "is required: say why the history is corrected")
-	case utf8.RuneCountInString(in.Reason) > training.MaxReasonRunes:
-		f.Add("reason", "must be at most %d characters", training.MaxReasonRunes)
+	} else {
+		training.CheckTextField(&f, "reason", in.Reason, training.MaxReasonRunes, false)
 	}
 	if !in.SetRank && !in.SetLeadership {
 		f.Add("rank_history", "rank_history or leadership_history is required")

@@ -390,7 +390,7 @@ func (im *run) records(ctx context.Context, name string, batch []item) error {
 	var fresh []training.Record
 	var changes []training.Change
 	var submits []func() error
-	seen := map[string]int{} // record id → line, within the batch
+	seen := map[string]int{}                   // record id → line, within the batch
 	archives := map[string][]training.Record{} // cadre → its records, stored and of this batch (sameTraining)
 	var replaces []replace
 	for _, it := range batch {

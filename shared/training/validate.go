@@ -35,6 +35,19 @@ func CheckText(f *Fields, field, s string) {
 	}
 }
 
+// CheckTextField is the one check of a free-text field (names, titles, reasons, descriptions):
+// required when asked, at most maxRunes characters, and the characters CheckText allows.
+func CheckTextField(f *Fields, field, s string, maxRunes int, required bool) {
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0 && required:
+		f.Add(field, "is required")
+	case n > maxRunes:
+		f.Add(field, "must be at most %d characters", maxRunes)
+	default:
+		CheckText(f, field, s)
+	}
+}
+
 func badRune(r rune) string {
 	switch {
 	case r == utf8.RuneError:
@@ -139,14 +152,8 @@ func CheckRecord(r *Record, daysGiven bool) Fields {
 	if r.InstitutionType != "" && !isToken(r.InstitutionType) {
 		f.Add("institution_type", "must be a lower-case code such as party_school (letters, digits, _; at most %d)", maxInstitutionTypeLen)
 	}
-	if utf8.RuneCountInString(r.CourseTitle) > MaxTitleRunes {
-		f.Add("course_title", "must be at most %d characters", MaxTitleRunes)
-	}
-	if utf8.RuneCountInString(r.Institution) > MaxTitleRunes {
-		f.Add("institution", "must be at most %d characters", MaxTitleRunes)
-	}
-	CheckText(&f, "course_title", r.CourseTitle)
-	CheckText(&f, "institution", r.Institution)
+	CheckTextField(&f, "course_title", r.CourseTitle, MaxTitleRunes, false)
+	CheckTextField(&f, "institution", r.Institution, MaxTitleRunes, false)
 	CheckText(&f, "course_id", r.CourseID)
 	CheckText(&f, "source", r.SourceSystem)
 	CheckText(&f, "event_id", r.ExternalID)
