@@ -90,7 +90,7 @@ type Completion struct {
 	InstitutionType string         `json:"institution_type,omitempty"`
 	StartDate       training.Date  `json:"start_date,omitzero"`
 	EndDate         training.Date  `json:"end_date,omitzero"`
-	Days            training.Days  `json:"days,omitempty"`
+	Days            training.Days  `json:"days,omitzero"`
 	Hours           training.Hours `json:"hours"`
 	Assessment      string         `json:"assessment,omitempty"`
 	CompletedAt     string         `json:"completed_at,omitempty"`

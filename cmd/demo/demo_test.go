@@ -146,7 +146,7 @@ func checkInvariants(t *testing.T, ds *Dataset) {
 		case "centralized":
 			span := c.StartDate.DaysThrough(c.EndDate)
 			if c.FullTime == nil || c.EndDate.Before(c.StartDate) || c.EndDate.After(ds.Today) ||
-				int64(c.Hours) > int64(span)*2400 || c.Days > training.WholeDays(int64(span)) {
+				int64(c.Hours) > int64(span)*2400 || c.Days.Compare(training.WholeDays(int64(span))) > 0 {
 				t.Errorf("bad centralized completion %+v", c)
 			}
 		case "online":
@@ -162,7 +162,7 @@ func checkInvariants(t *testing.T, ds *Dataset) {
 	for id, recs := range ds.Records() {
 		for _, r := range recs {
 			r := r
-			if errs := training.CheckRecord(&r, r.Days != 0); len(errs) > 0 {
+			if errs := training.CheckRecord(&r, !r.Days.IsZero()); len(errs) > 0 {
 				t.Errorf("%s: record %s fails validation: %v", id, r.ExternalID, errs)
 			}
 		}
@@ -268,7 +268,7 @@ func TestGenerateDeterministic(t *testing.T) {
 }
 
 func TestMeasureCell(t *testing.T) {
-	d, td := training.Days(121), training.WholeDays(90) // 60.5 days: docs/rules.md “Half days”
+	d, td := training.DaysFromHalves(121), training.WholeDays(90) // 60.5 days: docs/rules.md “Half days”
 	h, th := training.Hours(32050), training.HoursOf(550)
 	r := training.RequirementStatus{Target: training.Measures{Days: &td, Hours: &th},
 		Achieved: training.Measures{Days: &d, Hours: &h}, State: "on_track"}

@@ -27,7 +27,7 @@ func (ds *Dataset) Records() map[string][]training.Record {
 		if c.FullTime != nil {
 			r.FullTime = *c.FullTime
 		}
-		if r.Kind == training.KindCentralized && r.Days == 0 {
+		if r.Kind == training.KindCentralized && r.Days.IsZero() {
 			r.Days = training.WholeDays(int64(r.StartDate.DaysThrough(r.EndDate)))
 		}
 		if c.CompletedAt != "" {

@@ -99,7 +99,7 @@ func (s *Service) cadreFacts(ev *evaluations, year int) (f training.Facts, ok bo
 }
 
 func zeroMeasures(m training.Measures) bool {
-	return (m.Days == nil || *m.Days == 0) && (m.Hours == nil || *m.Hours == 0)
+	return (m.Days == nil || m.Days.IsZero()) && (m.Hours == nil || *m.Hours == 0)
 }
 
 func sumHours(a, b training.Hours) (training.Hours, error) {

@@ -382,7 +382,7 @@ func decodeRecord(v []byte, r *training.Record) error {
 		InstitutionType: d.str(),
 		StartDate:       d.date(),
 		EndDate:         d.date(),
-		Days:            training.Days(d.varint()),
+		Days:            training.DaysFromHalves(d.varint()),
 		Hours:           training.Hours(d.varint()),
 		StudiedOn:       d.date(),
 		CompletedAt:     d.time(),
@@ -390,7 +390,7 @@ func decodeRecord(v []byte, r *training.Record) error {
 		Status:          training.RecordStatus(d.enum(string(training.StatusActive), string(training.StatusVoided))),
 	}
 	if ver == recordV1 {
-		r.Days = training.WholeDays(int64(r.Days)) // whole days before half days
+		r.Days = training.WholeDays(r.Days.Halves()) // whole days before half days
 	}
 	if d.boolean() {
 		r.Void = &training.Voiding{Reason: d.str(), By: d.str(), At: d.time()}

@@ -24,6 +24,9 @@ func fillAll(t *testing.T, v reflect.Value, n *int) {
 	case training.Date:
 		v.Set(reflect.ValueOf(training.Date{Year: 2024, Month: time.Month(*n%12 + 1), Day: *n%28 + 1}))
 		return
+	case training.Days: // an odd count of halves: a half day must survive too
+		v.Set(reflect.ValueOf(training.DaysFromHalves(int64(*n*2 + 1))))
+		return
 	case json.RawMessage: // must be JSON (the before and after of a correction)
 		v.Set(reflect.ValueOf(json.RawMessage(fmt.Sprintf(`[{"n":%d}]`, *n))))
 		return

@@ -274,7 +274,7 @@ func TestStreamEventFixture(t *testing.T) {
 // image, and reads back exactly.
 func TestChangeEventHalfDays(t *testing.T) {
 	r := sampleRecord()
-	r.Days = training.Days(121)
+	r.Days = training.DaysFromHalves(121)
 	r.Seal()
 	c := training.Change{Seq: "000000000000000000003", Kind: training.ChangeInsert, CadreID: r.CadreID, RecordID: r.ID, New: &r, At: time.Unix(1717200000, 0).UTC()}
 	rec, err := dynamo.EventRecordFromChange(c, "cadretrain")

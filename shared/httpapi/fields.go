@@ -182,16 +182,16 @@ func (o *object) whole(name string) (int, bool) {
 func (o *object) days(name string) (training.Days, bool) {
 	v, ok := o.get(name)
 	if !ok {
-		return 0, false
+		return training.Days{}, false
 	}
 	if len(v) > 0 && v[0] == '"' {
 		o.bad(name, "must be a JSON number, not a string")
-		return 0, false
+		return training.Days{}, false
 	}
 	d, err := training.ParseDays(string(v))
 	if err != nil {
 		o.bad(name, "%s", training.ErrDaysFormat)
-		return 0, false
+		return training.Days{}, false
 	}
 	return d, true
 }

@@ -69,10 +69,10 @@ func (c *cells) whole(field string) (int, bool) {
 func (c *cells) days(field string) (training.Days, bool) {
 	v := c.str(field)
 	if v == "" {
-		return 0, false
+		return training.Days{}, false
 	}
 	d, err := training.ParseDays(v)
-	if err != nil || d < 0 {
+	if err != nil || d.Halves() < 0 {
 		c.errs.Add(field, "must be a number of days ≥ 0 in steps of 0.5 (e.g. 3 or 2.5), got %q", v)
 	}
 	return d, true

@@ -120,7 +120,7 @@ func NewRecord(cadreID, source, externalID string, end training.Date, mods ...fu
 func Online(studiedOn training.Date, completedAt time.Time) func(*training.Record) {
 	return func(r *training.Record) {
 		r.Kind, r.FullTime = training.KindOnline, false
-		r.StartDate, r.EndDate, r.Days = training.Date{}, training.Date{}, 0
+		r.StartDate, r.EndDate, r.Days = training.Date{}, training.Date{}, training.Days{}
 		r.Institution, r.InstitutionType = "", ""
 		r.StudiedOn, r.CompletedAt = studiedOn, completedAt
 		r.Hours = 150
@@ -551,7 +551,7 @@ func testRecords(t *testing.T, newStore func(t *testing.T) training.Store) {
 		s := newStore(t)
 		for i, days := range []string{"0.5", "2.5"} {
 			r := NewRecord("c1", "platform/a", "half-"+days, end, func(r *training.Record) {
-				r.StartDate, r.Days = end.AddDays(-i-1), training.Days(1+4*i) // 0.5 on 2 days, 2.5 on 3 days
+				r.StartDate, r.Days = end.AddDays(-i-1), training.DaysFromHalves(int64(1+4*i)) // 0.5 on 2 days, 2.5 on 3 days
 			})
 			if r.Days.String() != days {
 				t.Fatalf("test record has %s days, want %s", r.Days, days)
@@ -828,7 +828,7 @@ func testSnapshots(t *testing.T, newStore func(t *testing.T) training.Store) {
 	ctx := context.Background()
 	status := func(computedAt time.Time, overall training.State) training.Status {
 		days, hours := training.WholeDays(90), training.HoursOf(110)
-		achieved, achievedDays := training.HoursOf(64), training.Days(5) // 2.5 days (docs/rules.md “Half days”)
+		achieved, achievedDays := training.HoursOf(64), training.DaysFromHalves(5) // 2.5 days (docs/rules.md “Half days”)
 		return training.Status{
 			CadreID:                    "c1",
 			AsOf:                       training.DateInCST(computedAt),

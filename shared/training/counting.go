@@ -34,10 +34,10 @@ type CountedRecord struct {
 	Hours    Hours  `json:"hours"`          // the 学时 credited (by the unit's overlay, if any, before its daily cap)
 	// OverlapDays are the record's (credited) days not credited because an overlapping record
 	// already counted those calendar days.
-	OverlapDays Days `json:"overlap_days,omitempty"`
+	OverlapDays Days `json:"overlap_days,omitzero"`
 	// RoundedDays is the half day sent but not credited because no overlay of the cadre's unit
 	// credits half days (docs/rules.md “Half days”).
-	RoundedDays Days `json:"rounded_days,omitempty"`
+	RoundedDays Days `json:"rounded_days,omitzero"`
 }
 
 // SkippedRecord is a record that did not count, and why.
@@ -116,7 +116,7 @@ func creditDays(req Requirement, in []*Record, ov *Overlay, ex *Explanation) (Da
 			}
 			h, err := CreditedHours(ov, *r)
 			if err != nil {
-				return 0, err
+				return Days{}, err
 			}
 			ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Hours: h})
 		}
@@ -136,31 +136,31 @@ func creditDays(req Requirement, in []*Record, ov *Overlay, ex *Explanation) (Da
 					from = end.AddDays(1)
 				}
 				if !in[j].EndDate.Before(from) {
-					union += WholeDays(int64(from.DaysThrough(in[j].EndDate)))
+					union = union.Plus(WholeDays(int64(from.DaysThrough(in[j].EndDate))))
 				}
 				if in[j].EndDate.After(end) {
 					end = in[j].EndDate
 				}
 				var err error
 				if sent, err = SumDays(sent, CreditedDays(ov, *in[j])); err != nil {
-					return 0, err
+					return Days{}, err
 				}
 			}
-			left := min(sent, union)
+			left := MinDays(sent, union)
 			for _, r := range in[i:j] {
 				own := CreditedDays(ov, *r)
-				d := min(own, left)
-				left -= d
+				d := MinDays(own, left)
+				left = left.Minus(d)
 				var err error
 				if days, err = SumDays(days, d); err != nil {
-					return 0, err
+					return Days{}, err
 				}
 				if ex == nil {
 					continue
 				}
-				if d == 0 && req.Target.Hours == nil {
+				if d.IsZero() && req.Target.Hours == nil {
 					why := ReasonOverlap
-					if own == 0 {
+					if own.IsZero() {
 						why = ReasonHalfDay
 					}
 					ex.NotCounted = append(ex.NotCounted, SkippedRecord{RecordID: r.ID, Date: r.AttributionDate(), Reason: why})
@@ -168,9 +168,9 @@ func creditDays(req Requirement, in []*Record, ov *Overlay, ex *Explanation) (Da
 				}
 				h, err := CreditedHours(ov, *r)
 				if err != nil {
-					return 0, err
+					return Days{}, err
 				}
-				ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Days: ptr(d), Hours: h, OverlapDays: own - d, RoundedDays: r.Days - own})
+				ex.Counted = append(ex.Counted, CountedRecord{RecordID: r.ID, Date: r.AttributionDate(), Days: ptr(d), Hours: h, OverlapDays: own.Minus(d), RoundedDays: r.Days.Minus(own)})
 			}
 			i = j
 		}

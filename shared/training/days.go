@@ -1,31 +1,59 @@
 package training
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 )
 
-// Days is an amount of training days in exact half days: Days(5) is 2.5 days, WholeDays(3) is 3.
+// Days is an amount of training days in exact half days: WholeDays(3) is 3 days, DaysFromHalves(5)
+// is 2.5.
 //
 // docs/rules.md “Half days”: a centralized record's days may be sent in steps of 0.5; whether a half
 // day is credited as a half is a local crediting rule (an overlay's half_days), otherwise the
 // national rule's whole days count (CreditedDays). Sums and comparisons are integer arithmetic on
 // halves, never floating point; JSON shows a number (2.5, or 3 for whole days).
-type Days int64
+//
+// Days is a struct so that an untyped constant cannot become an amount of days by accident
+// (Days: 3 would be 1.5 days if Days were an integer of halves): build values with WholeDays,
+// DaysFromHalves or ParseDays.
+type Days struct{ halves int64 }
 
-// WholeDays returns n whole days as Days.
-func WholeDays(n int64) Days { return Days(2 * n) }
+// WholeDays returns n whole days.
+func WholeDays(n int64) Days { return Days{2 * n} }
+
+// DaysFromHalves returns n half days: DaysFromHalves(5) is 2.5 days.
+func DaysFromHalves(n int64) Days { return Days{n} }
 
 // Halves is the amount in half days.
-func (d Days) Halves() int64 { return int64(d) }
+func (d Days) Halves() int64 { return d.halves }
+
+// IsZero reports whether d is 0 days.
+func (d Days) IsZero() bool { return d.halves == 0 }
 
 // IsWhole reports whether d is a whole number of days.
-func (d Days) IsWhole() bool { return d%2 == 0 }
+func (d Days) IsWhole() bool { return d.halves%2 == 0 }
 
 // Floor is d rounded down to whole days (for d ≥ 0).
-func (d Days) Floor() Days { return d - d%2 }
+func (d Days) Floor() Days { return Days{d.halves - d.halves%2} }
+
+// Compare returns -1, 0 or +1 as d is less than, equal to or more than o.
+func (d Days) Compare(o Days) int { return cmp.Compare(d.halves, o.halves) }
+
+// Plus is d + o; Minus is d − o. Callers sum bounded amounts (days of calendar spans, or sums
+// checked by SumDays).
+func (d Days) Plus(o Days) Days  { return Days{d.halves + o.halves} }
+func (d Days) Minus(o Days) Days { return Days{d.halves - o.halves} }
+
+// MinDays is the smaller of a and b.
+func MinDays(a, b Days) Days {
+	if b.halves < a.halves {
+		return b
+	}
+	return a
+}
 
 // maxDays bounds what ParseDays accepts, so that sums and products of days stay far inside int64.
 const maxDays = 1_000_000_000
@@ -40,20 +68,20 @@ var ErrDaysFormat = errors.New("must be a number of days in steps of 0.5 (e.g. 3
 func ParseDays(s string) (Days, error) {
 	h, err := ParseHours(s) // the same decimal syntax, in hundredths
 	if err != nil {
-		return 0, ErrDaysFormat
+		return Days{}, ErrDaysFormat
 	}
 	if h%50 != 0 {
-		return 0, ErrDaysFormat
+		return Days{}, ErrDaysFormat
 	}
 	if h > maxDays*100 || h < -maxDays*100 {
-		return 0, fmt.Errorf("%w (too large)", ErrDaysFormat)
+		return Days{}, fmt.Errorf("%w (too large)", ErrDaysFormat)
 	}
-	return Days(h / 50), nil
+	return Days{int64(h / 50)}, nil
 }
 
 // String renders the shortest exact decimal: 3, 2.5, 0.5, -1.5.
 func (d Days) String() string {
-	v := int64(d)
+	v := d.halves
 	sign := ""
 	if v < 0 {
 		sign, v = "-", -v
@@ -79,11 +107,11 @@ func (d *Days) UnmarshalJSON(b []byte) error {
 
 // SumDays adds two amounts of days, failing instead of overflowing.
 func SumDays(a, b Days) (Days, error) {
-	s := a + b
-	if (b > 0 && s < a) || (b < 0 && s > a) {
-		return 0, fmt.Errorf("days sum overflows")
+	s := a.halves + b.halves
+	if (b.halves > 0 && s < a.halves) || (b.halves < 0 && s > a.halves) {
+		return Days{}, fmt.Errorf("days sum overflows")
 	}
-	return s, nil
+	return Days{s}, nil
 }
 
 // CreditedDays is the days record r is credited under overlay ov before the union of calendar
@@ -92,7 +120,7 @@ func SumDays(a, b Days) (Days, error) {
 // Online records credit no days.
 func CreditedDays(ov *Overlay, r Record) Days {
 	if r.Kind != KindCentralized {
-		return 0
+		return Days{}
 	}
 	if ov != nil && ov.Crediting.HalfDays {
 		return r.Days
@@ -100,4 +128,4 @@ func CreditedDays(ov *Overlay, r Record) Days {
 	return r.Days.Floor()
 }
 
-var _ json.Marshaler = Days(0)
+var _ json.Marshaler = Days{}

@@ -85,7 +85,7 @@ func TestCreditedDays(t *testing.T) {
 			}
 		})
 	}
-	if got := CreditedDays(half, Record{Kind: KindOnline, Days: WholeDays(3)}); got != 0 {
+	if got := CreditedDays(half, Record{Kind: KindOnline, Days: WholeDays(3)}); !got.IsZero() {
 		t.Fatalf("online CreditedDays=%s, want 0", got)
 	}
 }
@@ -114,7 +114,7 @@ func TestCreditedHoursHalfDays(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Record{Kind: KindCentralized, Hours: HoursOf(1)}
 			if tc.days == "" {
-				r.Days = Days(1 << 61)
+				r.Days = DaysFromHalves(1 << 61)
 			} else {
 				r.Days = mustDays(t, tc.days)
 			}

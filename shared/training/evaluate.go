@@ -221,7 +221,7 @@ func (ev evaluation) requirement(req Requirement) (RequirementStatus, bool, erro
 	// Only the target's measures are reported; fresh pointers, never the policy's own.
 	if target.Days != nil {
 		t := *target.Days
-		rs.Target.Days, rs.Achieved.Days, rs.Remaining.Days = ptr(t), ptr(days), ptr(max(0, t-days))
+		rs.Target.Days, rs.Achieved.Days, rs.Remaining.Days = ptr(t), ptr(days), ptr(t.Minus(MinDays(t, days)))
 	}
 	if target.Hours != nil {
 		t := *target.Hours
@@ -246,33 +246,33 @@ func (ev evaluation) achieved(req Requirement, w Window, asOf Date) (Days, Hours
 	in, ex := sortOut(req, ev.c, ev.records, w, asOf, ev.explain)
 	days, err := creditDays(req, in, ev.overlay, ex)
 	if err != nil {
-		return 0, 0, nil, nil, err
+		return Days{}, 0, nil, nil, err
 	}
 	var sent, credited Hours
 	perDay := map[Date]Hours{} // online: credited 学时 per day, capped below
 	for _, r := range in {
 		if sent, err = addHours(sent, r.Hours); err != nil {
-			return 0, 0, nil, nil, err
+			return Days{}, 0, nil, nil, err
 		}
 		h, err := CreditedHours(ev.overlay, *r)
 		if err != nil {
-			return 0, 0, nil, nil, err
+			return Days{}, 0, nil, nil, err
 		}
 		if r.Kind == KindOnline && ev.overlay != nil && ev.overlay.Crediting.OnlineDailyCapHours != nil {
 			if perDay[r.AttributionDate()], err = addHours(perDay[r.AttributionDate()], h); err != nil {
-				return 0, 0, nil, nil, err
+				return Days{}, 0, nil, nil, err
 			}
 			continue
 		}
 		if credited, err = addHours(credited, h); err != nil {
-			return 0, 0, nil, nil, err
+			return Days{}, 0, nil, nil, err
 		}
 	}
 	if len(perDay) > 0 {
 		limit := *ev.overlay.Crediting.OnlineDailyCapHours
 		for _, h := range perDay {
 			if credited, err = addHours(credited, min(h, limit)); err != nil {
-				return 0, 0, nil, nil, err
+				return Days{}, 0, nil, nil, err
 			}
 		}
 	}
@@ -300,7 +300,7 @@ func addHours(a, b Hours) (Hours, error) {
 // the window; every comparison is cross-multiplied in integers (no floating point).
 func requirementState(target Measures, days Days, hours Hours, w Window, asOf Date) State {
 	// docs/rules.md §2 “Either measure satisfies” and “不少于 / 以上 include the number itself”: ≥.
-	if (target.Days != nil && days >= *target.Days) || (target.Hours != nil && hours >= *target.Hours) {
+	if (target.Days != nil && days.Compare(*target.Days) >= 0) || (target.Hours != nil && hours >= *target.Hours) {
 		return StateMet
 	}
 	if asOf == w.End {
@@ -322,7 +322,7 @@ func behindPace(target Measures, days Days, hours Hours, num, den int64) bool {
 	if target.Days == nil && target.Hours == nil {
 		return false
 	}
-	if target.Days != nil && int64(days)*den >= int64(*target.Days)*num {
+	if target.Days != nil && days.Halves()*den >= target.Days.Halves()*num {
 		return false
 	}
 	if target.Hours != nil && int64(hours)*den >= int64(*target.Hours)*num {

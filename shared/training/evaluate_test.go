@@ -241,7 +241,7 @@ func TestEvaluateNineHundredTenths(t *testing.T) {
 	var recs []Record
 	for i := range 900 {
 		r := central(t, fmt.Sprint(i), "2025-03-10", 1, "0.1")
-		r.Days = 0
+		r.Days = Days{}
 		recs = append(recs, r)
 	}
 	r := findReq(t, mustEvaluate(t, township, recs, "2025-12-31"), "centralized_annual")

@@ -107,7 +107,7 @@ func TestFormEntries(t *testing.T) {
 		{"SpanningYearsEntersEndYear", func(r *Record) { r.StartDate, r.EndDate = MustDate("2024-12-20"), MustDate("2025-01-10") }, []FormKind{FormAppraisal}, 2025, 0},
 		{"OneDayTraining", func(r *Record) { r.StartDate = r.EndDate }, []FormKind{FormAppraisal}, 2024, 0},
 		// docs/rules.md “Half days”: a full-time half day is still full-time training, entered by its dates.
-		{"HalfDayTraining", func(r *Record) { r.StartDate, r.Days = r.EndDate, Days(1) }, []FormKind{FormAppraisal}, 2024, 0},
+		{"HalfDayTraining", func(r *Record) { r.StartDate, r.Days = r.EndDate, DaysFromHalves(1) }, []FormKind{FormAppraisal}, 2024, 0},
 		// Failed assessment: still entered, with the assessment (seed 000 四 records participation).
 		{"FailedStillEntered", func(r *Record) { r.Assessment = AssessmentFailed }, []FormKind{FormAppraisal, FormAppointment}, 2024, 2},
 		{"NotFullTime", func(r *Record) { r.FullTime = false }, nil, 0, 0},

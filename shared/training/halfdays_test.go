@@ -71,7 +71,7 @@ func TestEvaluateHalfDays(t *testing.T) {
 			}
 			var explained Days
 			for _, c := range rs.Explain.Counted {
-				explained += *c.Days
+				explained = explained.Plus(*c.Days)
 				if c.RecordID == "b" && tc.overlap != "" && c.OverlapDays != mustDays(t, tc.overlap) {
 					t.Errorf("b overlap_days=%s, want %s", c.OverlapDays, tc.overlap)
 				}

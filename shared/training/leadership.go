@@ -108,7 +108,7 @@ func prorate(t Target, num, den int) Target {
 	}
 	var out Target
 	if t.Days != nil {
-		out.Days = ptr(Days(ceilMultiple(int64(*t.Days)*int64(num), int64(den), WholeDays(1).Halves())))
+		out.Days = ptr(DaysFromHalves(ceilMultiple(t.Days.Halves()*int64(num), int64(den), WholeDays(1).Halves())))
 	}
 	if t.Hours != nil {
 		out.Hours = ptr(Hours(ceilMultiple(int64(*t.Hours)*int64(num), int64(den), 1)))

@@ -238,7 +238,7 @@ func (p *Policy) checkRequirement(r Requirement, cats map[string]bool) error {
 	if r.Target.Days == nil && r.Target.Hours == nil {
 		return fmt.Errorf("target: has no measure")
 	}
-	if (r.Target.Days != nil && *r.Target.Days <= 0) || (r.Target.Hours != nil && *r.Target.Hours <= 0) {
+	if (r.Target.Days != nil && r.Target.Days.Halves() <= 0) || (r.Target.Hours != nil && *r.Target.Hours <= 0) {
 		return fmt.Errorf("target: measures must be > 0")
 	}
 	if r.Counts.Kind != KindCentralized && r.Counts.Kind != KindOnline {
@@ -293,7 +293,7 @@ func (p *Policy) checkRequirement(r Requirement, cats map[string]bool) error {
 		if (r.Target.Days != nil) != (u.Days != nil) || (r.Target.Hours != nil) != (u.Hours != nil) {
 			return fmt.Errorf("prorate.round_up_to: needs exactly the target's measures")
 		}
-		if (u.Days != nil && *u.Days <= 0) || (u.Hours != nil && *u.Hours <= 0) {
+		if (u.Days != nil && u.Days.Halves() <= 0) || (u.Hours != nil && *u.Hours <= 0) {
 			return fmt.Errorf("prorate.round_up_to: units must be > 0")
 		}
 	}

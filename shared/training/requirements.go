@@ -156,7 +156,7 @@ func proratedTarget(p *Policy, req Requirement, c Cadre, w Window, asOf Date) (T
 	}
 	out := Target{}
 	if full.Days != nil {
-		out.Days = ptr(Days(ceilMultiple(int64(*full.Days)*m, total, int64(*req.Prorate.RoundUpTo.Days))))
+		out.Days = ptr(DaysFromHalves(ceilMultiple(full.Days.Halves()*m, total, req.Prorate.RoundUpTo.Days.Halves())))
 	}
 	if full.Hours != nil {
 		out.Hours = ptr(Hours(ceilMultiple(int64(*full.Hours)*m, total, int64(*req.Prorate.RoundUpTo.Hours))))

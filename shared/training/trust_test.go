@@ -51,7 +51,7 @@ func TestEvaluateUnionOfDays(t *testing.T) {
 			}
 			var credited Days
 			for _, c := range rs.Explain.Counted {
-				credited += *c.Days
+				credited = credited.Plus(*c.Days)
 			}
 			if credited != WholeDays(int64(tc.wantDays)) {
 				t.Errorf("explained days %s ≠ achieved %d: %+v", credited, tc.wantDays, rs.Explain.Counted)
@@ -104,7 +104,7 @@ func TestEvaluateExplain(t *testing.T) {
 	}
 	// dup counts its 学时 toward a target with an 学时 measure, with its days marked as overlap.
 	for _, c := range annual.Counted {
-		if c.RecordID == "t-dup" && (*c.Days != 0 || c.OverlapDays != WholeDays(10)) {
+		if c.RecordID == "t-dup" && (!c.Days.IsZero() || c.OverlapDays != WholeDays(10)) {
 			t.Errorf("dup counted %+v, want 0 days and 10 overlap days", c)
 		}
 	}

@@ -189,9 +189,9 @@ func checkCentralized(f *Fields, r *Record, daysGiven bool) {
 	}
 	if daysGiven {
 		switch {
-		case r.Days <= 0:
+		case r.Days.Halves() <= 0:
 			f.Add("days", "must be greater than 0 (in steps of 0.5)")
-		case span > 0 && r.Days > WholeDays(int64(span)):
+		case span > 0 && r.Days.Compare(WholeDays(int64(span))) > 0:
 			f.Add("days", "must not exceed the %d calendar days from start_date to end_date", span)
 		}
 	} else if span > 0 {
@@ -215,7 +215,7 @@ func checkOnline(f *Fields, r *Record, daysGiven bool) {
 	if !r.EndDate.IsZero() {
 		f.Add("end_date", "is only for centralized training; online study uses studied_on or completed_at")
 	}
-	if daysGiven || r.Days != 0 {
+	if daysGiven || !r.Days.IsZero() {
 		f.Add("days", "is only for centralized training; online study counts 学时")
 	}
 	if r.DurationMinutes < 0 || r.DurationMinutes > maxDurationMinutes {

@@ -28,7 +28,7 @@ func TestCheckRecord(t *testing.T) {
 	}{
 		{"OKCentralizedAPIExample", central, func(*Record) {}, true, nil, "61"},
 		// docs/rules.md §2 "Days of a centralized record … if absent, the inclusive calendar-day count".
-		{"OKCentralizedDaysDerived", central, func(r *Record) { r.Days = 0 }, false, nil, "61"},
+		{"OKCentralizedDaysDerived", central, func(r *Record) { r.Days = Days{} }, false, nil, "61"},
 		{"OKCentralizedDaysDerivedOverrides", central, func(r *Record) { r.Days = WholeDays(5) }, false, nil, "61"},
 		{"OKCentralizedDaysLessThanSpan", central, func(r *Record) { r.Days = WholeDays(40) }, true, nil, "40"},
 		{"OKCentralizedDaysEqualsSpan", central, func(r *Record) {
@@ -62,7 +62,7 @@ func TestCheckRecord(t *testing.T) {
 		{"ErrNoEndDate", central, func(r *Record) { r.EndDate = Date{} }, true, []string{"end_date"}, "0"},
 		// docs/rules.md §2 "days larger than that span is a 400 error".
 		{"ErrDaysOverSpan", central, func(r *Record) { r.Days = WholeDays(62) }, true, []string{"days"}, "0"},
-		{"ErrDaysZeroGiven", central, func(r *Record) { r.Days = 0 }, true, []string{"days"}, "0"},
+		{"ErrDaysZeroGiven", central, func(r *Record) { r.Days = Days{} }, true, []string{"days"}, "0"},
 		{"ErrDaysNegative", central, func(r *Record) { r.Days = WholeDays(-1) }, true, []string{"days"}, "0"},
 		// docs/rules.md “Half days”: days in steps of 0.5, at most the calendar span.
 		{"OKHalfDay", central, func(r *Record) { r.Days = mustDays(t, "60.5") }, true, nil, "60.5"},
@@ -112,7 +112,7 @@ func TestCheckRecord(t *testing.T) {
 				}
 			}
 			// "Does not mutate anything else."
-			r.Days, before.Days = 0, 0
+			r.Days, before.Days = Days{}, Days{}
 			if !reflect.DeepEqual(r, before) {
 				t.Fatalf("record changed beyond Days: %+v, was %+v", r, before)
 			}
