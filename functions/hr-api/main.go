@@ -8,4 +8,4 @@ import (
 	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 )
 
-func main() { httpfn.HTTP(httpapi.FnHRAPI, xlsx.Write) }
+func main() { httpfn.HTTP(httpapi.HRAPI, xlsx.Write) }

@@ -47,9 +47,6 @@ type Deps struct {
 	// XLSX renders xlsx exports (shared/sheet/xlsx.Write); nil where no export is served, so a
 	// function that serves none links no xlsx writer.
 	XLSX sheet.XLSX
-	// Function, when set, serves only the routes of that Lambda function (see Routes); every
-	// other path answers 404 like an unmatched route.
-	Function string
 }
 
 // API is the http.Handler.
@@ -58,16 +55,19 @@ type API struct {
 	mux *http.ServeMux
 }
 
-// New builds the handler.
-func New(d Deps) *API {
+// New builds the handler of every route (the one-machine server).
+func New(d Deps) *API { return newAPI(d, Routes()) }
+
+// NewFunction builds the handler of one Lambda function's routes; every other path answers 404
+// like an unmatched route.
+func NewFunction(d Deps, fn Function) *API { return newAPI(d, fn.routes()) }
+
+func newAPI(d Deps, routes []Route) *API {
 	if d.Log == nil {
 		d.Log = slog.New(slog.NewJSONHandler(nopWriter{}, nil))
 	}
 	a := &API{d: d, mux: http.NewServeMux()}
-	for _, rt := range Routes() {
-		if d.Function != "" && rt.Function != d.Function {
-			continue
-		}
+	for _, rt := range routes {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.endpoint(rt))
 	}
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

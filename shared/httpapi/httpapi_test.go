@@ -52,8 +52,14 @@ func newFixture(t testing.TB, function string) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{store: &fakeStore{Store: st}, logs: &bytes.Buffer{}}
-	f.h = httpapi.New(httpapi.Deps{Service: app.New(f.store), Config: config.Static(cfg), StoreKind: "embedded",
-		Log: slog.New(slog.NewJSONHandler(f.logs, nil)), Function: function})
+	d := httpapi.Deps{Service: app.New(f.store), Config: config.Static(cfg), StoreKind: "embedded",
+		Log: slog.New(slog.NewJSONHandler(f.logs, nil))}
+	f.h = httpapi.New(d)
+	for _, fn := range httpapi.Functions() {
+		if fn.Name == function {
+			f.h = httpapi.NewFunction(d, fn)
+		}
+	}
 	return f
 }
 

@@ -28,9 +28,41 @@ type Route struct {
 	serve    func(a *API, c *call) (int, any, error)
 }
 
-// Routes is the one route table. template.yaml's HttpApi events must list exactly these (a test
-// checks it), so a route cannot exist in one and not the other.
+// Function is one Lambda function of the API: its name and its routes. A function's main names
+// only its own Function (NewFunction), so its binary links the code of its own routes and not
+// that of the others' (docs/benchmarks.md “Lambda deployment packages”).
+type Function struct {
+	Name   string
+	routes func() []Route
+}
+
+// The API's Lambda functions.
+var (
+	HRAPI             = Function{FnHRAPI, hrAPIRoutes}
+	RecordSelfStudy   = Function{FnRecordSelfStudy, selfStudyRoutes}
+	IngestCompletions = Function{FnIngestCompletions, ingestRoutes}
+	RecomputeQuota    = Function{FnRecomputeQuota, recomputeRoutes}
+)
+
+// Routes is the one route table: every function's routes. template.yaml's HttpApi events must
+// list exactly these (a test checks it), so a route cannot exist in one and not the other.
 func Routes() []Route {
+	var all []Route
+	for _, fn := range Functions() {
+		all = append(all, fn.routes()...)
+	}
+	return all
+}
+
+// Functions lists the API's Lambda functions.
+func Functions() []Function {
+	return []Function{HRAPI, RecordSelfStudy, IngestCompletions, RecomputeQuota}
+}
+
+// Routes are the function's routes.
+func (f Function) Routes() []Route { return f.routes() }
+
+func hrAPIRoutes() []Route {
 	return []Route{
 		{"GET", "/v1/health", FnHRAPI, "", (*API).health},
 		{"GET", "/v1/openapi.json", FnHRAPI, "", (*API).openAPI},
@@ -48,11 +80,7 @@ func Routes() []Route {
 		{"GET", "/v1/certificates/{code}", FnHRAPI, "", (*API).verifyCertificate},
 		{"GET", "/v1/reports/unit", FnHRAPI, config.RoleHR, (*API).unitReport},
 		{"GET", "/v1/reports/makeup", FnHRAPI, config.RoleHR, (*API).makeupList},
-		{"POST", "/v1/cadres/{cadre_id}/self-study", FnRecordSelfStudy, config.RoleHR, (*API).selfStudy},
 		{"POST", "/v1/cadres/{cadre_id}/trainings", FnHRAPI, config.RoleHR, (*API).trainings},
-		{"POST", "/v1/webhooks/completions/{platform_id}", FnIngestCompletions, "", (*API).completions},
-		{"POST", "/v1/recompute", FnRecomputeQuota, config.RoleAdmin, (*API).recompute},
-		{"GET", "/v1/recompute/{job_id}", FnRecomputeQuota, config.RoleAdmin, (*API).recomputeJob},
 		{"PUT", "/v1/classes/{course_id}", FnHRAPI, config.RoleHR, (*API).putClass},
 		{"GET", "/v1/classes/{course_id}", FnHRAPI, config.RoleHR, (*API).getClass},
 		{"GET", "/v1/classes", FnHRAPI, config.RoleHR, (*API).listClasses},
@@ -67,6 +95,25 @@ func Routes() []Route {
 		{"GET", "/v1/subscriptions/{subscription_id}/deliveries", FnHRAPI, config.RoleAdmin, (*API).listDeliveries},
 		{"GET", "/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}", FnHRAPI, config.RoleAdmin, (*API).getDelivery},
 		{"POST", "/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay", FnHRAPI, config.RoleAdmin, (*API).replayDelivery},
+	}
+}
+
+func selfStudyRoutes() []Route {
+	return []Route{
+		{"POST", "/v1/cadres/{cadre_id}/self-study", FnRecordSelfStudy, config.RoleHR, (*API).selfStudy},
+	}
+}
+
+func ingestRoutes() []Route {
+	return []Route{
+		{"POST", "/v1/webhooks/completions/{platform_id}", FnIngestCompletions, "", (*API).completions},
+	}
+}
+
+func recomputeRoutes() []Route {
+	return []Route{
+		{"POST", "/v1/recompute", FnRecomputeQuota, config.RoleAdmin, (*API).recompute},
+		{"GET", "/v1/recompute/{job_id}", FnRecomputeQuota, config.RoleAdmin, (*API).recomputeJob},
 	}
 }
 

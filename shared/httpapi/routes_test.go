@@ -79,3 +79,23 @@ func TestRoutesMatchTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionsOwnTheirRoutes: each Lambda function's routes name it, so the function a route's
+// code is linked into (its main names its httpapi.Function) is the one template.yaml routes it to.
+func TestFunctionsOwnTheirRoutes(t *testing.T) {
+	n := 0
+	for _, fn := range httpapi.Functions() {
+		if len(fn.Routes()) == 0 {
+			t.Errorf("%s has no routes", fn.Name)
+		}
+		for _, r := range fn.Routes() {
+			if r.Function != fn.Name {
+				t.Errorf("%s %s is in %s's routes but names %s", r.Method, r.Path, fn.Name, r.Function)
+			}
+			n++
+		}
+	}
+	if n != len(httpapi.Routes()) {
+		t.Errorf("the functions have %d routes, the table %d", n, len(httpapi.Routes()))
+	}
+}

@@ -24,23 +24,23 @@ type HTTPHandler = func(context.Context, events.APIGatewayV2HTTPRequest) (events
 // ingest-completions).
 // render renders xlsx exports: hr-api passes shared/sheet/xlsx.Write; the other functions serve
 // no export and pass nil, so they do not link excelize.
-func HTTP(function string, render sheet.XLSX) {
-	awsboot.Start(function, Build(function, render, nil))
+func HTTP(fn httpapi.Function, render sheet.XLSX) {
+	awsboot.Start(fn.Name, Build(fn, render, nil))
 }
 
 // Build builds the function's API Gateway handler over its routes; jobs, when not nil, starts the
 // recompute jobs of POST /v1/recompute (recompute-quota).
-func Build(function string, render sheet.XLSX, jobs func(*awsboot.Env) app.JobStarter) func(context.Context, *awsboot.Env) (HTTPHandler, error) {
+func Build(fn httpapi.Function, render sheet.XLSX, jobs func(*awsboot.Env) app.JobStarter) func(context.Context, *awsboot.Env) (HTTPHandler, error) {
 	return func(ctx context.Context, e *awsboot.Env) (HTTPHandler, error) {
 		src, err := e.ConfigSource(ctx)
 		if err != nil {
 			return nil, err
 		}
-		d := httpapi.Deps{Service: e.Svc, Config: src, StoreKind: "dynamodb", Log: e.Log, Metrics: e.Metrics, Function: function, XLSX: render}
+		d := httpapi.Deps{Service: e.Svc, Config: src, StoreKind: "dynamodb", Log: e.Log, Metrics: e.Metrics, XLSX: render}
 		if jobs != nil {
 			d.Jobs = jobs(e)
 		}
-		return adaptHTTP(httpapi.New(d)), nil
+		return adaptHTTP(httpapi.NewFunction(d, fn)), nil
 	}
 }
 

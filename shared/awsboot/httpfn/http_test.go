@@ -34,8 +34,8 @@ func TestHTTPAdapter(t *testing.T) {
 	st := awstest.NewStore(t)
 	var logs bytes.Buffer
 	d := httpapi.Deps{Service: app.New(st), Config: demoConfig(t), StoreKind: "dynamodb",
-		Log: slog.New(slog.NewJSONHandler(&logs, nil)), Function: httpapi.FnHRAPI}
-	h := adaptHTTP(httpapi.New(d))
+		Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	h := adaptHTTP(httpapi.NewFunction(d, httpapi.HRAPI))
 	req := awstest.Fixture[events.APIGatewayV2HTTPRequest](t, "http-api-proxy.json")
 	req.RouteKey, req.RawPath, req.RawQueryString, req.Body = "GET /v1/health", "/v1/health", "", ""
 	req.RequestContext.HTTP.Method, req.RequestContext.HTTP.Path = "GET", "/v1/health"
@@ -63,7 +63,7 @@ func TestHTTPAdapter(t *testing.T) {
 // reason instead of serving requests half-built.
 func TestColdStartFailsFast(t *testing.T) {
 	t.Setenv("TABLE_NAME", "")
-	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.FnHRAPI, nil, nil)); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
+	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, nil, nil)); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
 		t.Fatalf("without TABLE_NAME: %v", err)
 	}
 	t.Setenv("TABLE_NAME", "t")
@@ -72,11 +72,11 @@ func TestColdStartFailsFast(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	t.Setenv("CADRE_CONFIG_SECRET", "")
 	t.Setenv("CADRE_CONFIG", "")
-	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.FnHRAPI, nil, nil)); err == nil || !strings.Contains(err.Error(), "CADRE_CONFIG") {
+	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, nil, nil)); err == nil || !strings.Contains(err.Error(), "CADRE_CONFIG") {
 		t.Fatalf("without configuration: %v", err)
 	}
 	t.Setenv("CADRE_CONFIG", filepath.Join(t.TempDir(), "missing.json"))
-	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.FnHRAPI, nil, nil)); err == nil {
+	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, nil, nil)); err == nil {
 		t.Fatal("a missing configuration file was accepted")
 	}
 	// write-form-entries needs no configuration: it wires without one.

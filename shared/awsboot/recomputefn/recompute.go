@@ -44,7 +44,7 @@ func buildRecompute(ctx context.Context, e *awsboot.Env) (func(context.Context, 
 		inv := &selfInvoker{client: awslambda.NewFromConfig(e.AWS), function: fn}
 		jobs, r.steps = inv, inv
 	}
-	h, err := httpfn.Build(httpapi.FnRecomputeQuota, nil, func(*awsboot.Env) app.JobStarter { return jobs })(ctx, e)
+	h, err := httpfn.Build(httpapi.RecomputeQuota, nil, func(*awsboot.Env) app.JobStarter { return jobs })(ctx, e)
 	if err != nil {
 		return nil, err
 	}
