@@ -30,11 +30,15 @@ type meter struct {
 }
 
 type opCount struct {
-	Requests      int
-	CondFailed    int
-	ReadUnits     float64
-	WriteUnits    float64
-	TxItems       int // items in TransactWriteItems / TransactGetItems calls
+	Requests   int
+	CondFailed int
+	ReadUnits  float64
+	WriteUnits float64
+	TxItems    int // items in TransactWriteItems / TransactGetItems calls
+	// TxAWSUnits is what AWS charges for the TransactWriteItems calls: 2 write units per item and
+	// 1 KB of it (awsTxUnits). DynamoDB Local reports other figures for transactions (4 units for
+	// one small item, 4 for two), so the cost is priced on this one.
+	TxAWSUnits    float64
 	UnmeteredCall int // answers that carried no ConsumedCapacity (other than condition failures)
 }
 
@@ -57,11 +61,16 @@ func (m *meter) snapshot() map[string]opCount {
 	return out
 }
 
+// total adds up the counts; the write units of transactions are AWS's (TxAWSUnits), not what
+// DynamoDB Local reports for them.
 func (m *meter) total() (requests int, readUnits, writeUnits float64, condFailed int) {
-	for _, c := range m.snapshot() {
+	for op, c := range m.snapshot() {
 		requests += c.Requests
 		readUnits += c.ReadUnits
 		writeUnits += c.WriteUnits
+		if op == "TransactWriteItems" {
+			writeUnits += c.TxAWSUnits - c.WriteUnits
+		}
 		condFailed += c.CondFailed
 	}
 	return
@@ -72,8 +81,17 @@ func (m *meter) add(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("CostMeter",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			tx := askCapacity(in.Parameters)
+			var awsUnits float64
+			if tw, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok {
+				awsUnits = awsTxUnits(tw)
+			}
 			out, md, err := next.HandleInitialize(ctx, in)
 			m.record(awsmiddleware.GetOperationName(ctx), tx, out.Result, err)
+			if err == nil && awsUnits > 0 {
+				m.mu.Lock()
+				m.ops[awsmiddleware.GetOperationName(ctx)].TxAWSUnits += awsUnits
+				m.mu.Unlock()
+			}
 			return out, md, err
 		}), middleware.After)
 }
@@ -175,6 +193,65 @@ func (m *meter) record(op string, txItems int, result any, callErr error) {
 	}
 }
 
+// awsTxUnits prices a TransactWriteItems as AWS does: 2 write units per 1 KB (rounded up) of each
+// item. A Put's size is its item's (itemSize); a Delete, Update or ConditionCheck is counted as
+// 1 KB, which is exact for the items this code deletes and updates while they stay under 1 KB
+// (the cost test logs the largest counter item so that this can be checked).
+func awsTxUnits(in *dynamodb.TransactWriteItemsInput) float64 {
+	units := 0.0
+	for _, it := range in.TransactItems {
+		kb := 1
+		if it.Put != nil {
+			kb = (itemSize(it.Put.Item) + 1023) / 1024
+		}
+		units += 2 * float64(max(kb, 1))
+	}
+	return units
+}
+
+// itemSize is an item's size as DynamoDB counts it: per attribute its name's bytes and its
+// value's (strings: UTF-8 bytes; numbers: about one byte per two digits plus one; lists and
+// maps: 3 bytes plus 1 per element and their elements).
+func itemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		return (len(v.Value)+1)/2 + 1
+	case *types.AttributeValueMemberB:
+		return len(v.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range v.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 3
+		for k, e := range v.Value {
+			n += 1 + len(k) + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, e := range v.Value {
+			n += len(e)
+		}
+		return n
+	}
+	return 0
+}
+
 func one(c *types.ConsumedCapacity) []types.ConsumedCapacity {
 	if c == nil {
 		return nil
@@ -214,8 +291,12 @@ func (m *meter) String() string {
 	var b strings.Builder
 	for _, op := range ops {
 		c := snap[op]
-		fmt.Fprintf(&b, "%-20s requests %6d  read units %9.1f  write units %9.1f  failed conditions %4d\n",
+		fmt.Fprintf(&b, "%-20s requests %6d  read units %9.1f  write units %9.1f  failed conditions %4d",
 			op, c.Requests, c.ReadUnits, c.WriteUnits, c.CondFailed)
+		if c.TxItems > 0 {
+			fmt.Fprintf(&b, "  items %d (AWS: %.1f write units)", c.TxItems, c.TxAWSUnits)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

@@ -1,12 +1,17 @@
 package dynamo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -22,12 +27,14 @@ import (
 //	pk CADRE#<id>       sk FACTS#<year>            the cadre's facts of the year (GetFacts)
 //	pk FACTS#<year>     sk <unit>\x1f<id>          the same facts, listed by unit (ListFacts)
 //	pk MAKEUP#<year>    sk <unit>\x1f<id>          the same facts, for cadres on the 补训 list
-//	pk ROLLUP#<year>    sk <unit>                  the unit's counters, one number attribute each (t_<name>)
+//	pk ROLLUP#<year>#<n> sk <unit>                 one of the unit's RollupShards counter items, one number
+//	                                               attribute per counter (t_<name>); the unit's counters are their sum
 //
-// PutFacts writes them in one TransactWriteItems, conditioned on the cadre's facts item being
-// what it read, and moves the counters with ADD; a lost race is read again and retried. The
-// listing partitions take every facts write of a year; DynamoDB splits a hot partition by sort-key
-// range, and the sort keys spread over the units.
+// PutFacts writes the facts that changed in as few TransactWriteItems as fit, each conditioned on
+// the facts items being what it read, and moves the counters with one ADD per unit and chunk on
+// one counter shard; a lost race is read again and retried. The listing partitions take every
+// facts write of a year; DynamoDB splits a hot partition by sort-key range, and the sort keys
+// spread over the units (no single item is written by more than its own cadre's recomputes).
 const (
 	typeFacts        = "facts"
 	typeFactsListing = "facts_listing"
@@ -80,7 +87,8 @@ func unmarshalFacts(item map[string]types.AttributeValue) (training.Facts, error
 	return f, nil
 }
 
-// GetFacts reads the cadre's facts items in one Query of its partition.
+// GetFacts reads the cadre's facts items in one Query of its partition; nil years means every
+// year stored.
 func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[int]training.Facts, error) {
 	expr, err := partitionQuery(cadrePK(cadreID), factsSKPrefix, nil)
 	if err != nil {
@@ -100,129 +108,291 @@ func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[
 		if err != nil {
 			return nil, err
 		}
-		if want[f.Year] {
+		if years == nil || want[f.Year] {
 			out[f.Year] = f
 		}
 	}
 	return out, nil
 }
 
-// PutFacts replaces each cadre's facts of the year and moves its counters, one transaction per
-// facts that changed.
+// PutFacts replaces each cadre's facts of the year and moves the counters. The facts that
+// changed are written in as few TransactWriteItems as fit (factsChunkItems actions each): per
+// facts, the facts item (on the condition that it is what was read), its listing and 补训 copies;
+// per unit and year of the chunk, one counter update carrying the chunk's summed delta, on one of
+// RollupShards counter items chosen per chunk (docs/dynamodb.md “Unit reports”). A cancelled
+// transaction (a concurrent recompute changed some facts, or another chunk held the same counter
+// item) is read again and retried on another counter shard: a retried or replayed batch finds its
+// facts stored and moves no counter twice.
 func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
+	latest := map[factsKey]training.Facts{} // one write per cadre and year: the latest computation
+	var order []factsKey
 	for _, f := range fs {
-		if err := s.putFacts(ctx, f); err != nil {
-			return err
+		if f.CadreID == "" || f.Year < 1 || f.Year > 9999 {
+			return training.Errorf(training.EINVALID, "facts need a cadre id and a year")
+		}
+		k := factsKey{f.CadreID, f.Year}
+		prev, seen := latest[k]
+		if !seen {
+			order = append(order, k)
+		}
+		if !seen || !prev.ComputedAt.After(f.ComputedAt) {
+			latest[k] = f
 		}
 	}
-	return nil
+	want := make([]training.Facts, 0, len(order))
+	for _, k := range order {
+		want = append(want, latest[k])
+	}
+	return s.putFactsChunks(ctx, want, 0)
 }
 
-func (s *Store) putFacts(ctx context.Context, f training.Facts) error {
-	if f.CadreID == "" || f.Year < 1 || f.Year > 9999 {
-		return training.Errorf(training.EINVALID, "facts need a cadre id and a year")
-	}
-	for attempt := 0; ; attempt++ {
-		cur, err := s.GetFacts(ctx, f.CadreID, []int{f.Year})
+type factsKey struct {
+	cadre string
+	year  int
+}
+
+type unitYear struct {
+	unit string
+	year int
+}
+
+// factsChunkItems bounds the actions of one facts transaction (DynamoDB allows 100).
+const factsChunkItems = 100
+
+// putFactsChunks reads the stored facts of fs's cadres and writes those that changed: first each
+// one's listing and 补训 items (putListings), then the facts items and counters, a chunk per
+// transaction. retry says fs are a cancelled chunk's, whose listing items were written.
+func (s *Store) putFactsChunks(ctx context.Context, fs []training.Facts, attempt int) error {
+	stored := map[string]map[int]training.Facts{}
+	for _, f := range fs {
+		if _, ok := stored[f.CadreID]; ok {
+			continue
+		}
+		cur, err := s.GetFacts(ctx, f.CadreID, nil)
 		if err != nil {
 			return err
 		}
-		old, found := cur[f.Year]
-		if found && (old.ComputedAt.After(f.ComputedAt) || old.Same(f)) {
+		stored[f.CadreID] = cur
+	}
+	var (
+		chunk  []training.Facts
+		items  []types.TransactWriteItem
+		deltas = map[unitYear]training.Tally{} // the chunk's summed counter deltas
+		dorder []unitYear
+	)
+	flush := func() error {
+		if len(chunk) == 0 {
 			return nil
+		}
+		all := items
+		shard := rollupShard(chunk[0].CadreID, attempt)
+		for _, k := range dorder {
+			it, err := s.rollupUpdate(k.year, shard, k.unit, deltas[k])
+			if err != nil {
+				return err
+			}
+			if it != nil {
+				all = append(all, *it)
+			}
+		}
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: all})
+		var tce *types.TransactionCanceledException
+		switch {
+		case errors.As(err, &tce) && attempt < maxFactsRetries:
+			// Some facts changed since they were read, or another transaction held a counter
+			// item: read this chunk's facts again and retry on another counter shard.
+			if err := s.putFactsChunks(ctx, chunk, attempt+1); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("dynamo: put facts of %d cadres (from %q): %w", len(chunk), chunk[0].CadreID, err)
+		}
+		chunk, items, deltas, dorder = nil, nil, map[unitYear]training.Tally{}, nil
+		return nil
+	}
+	for _, f := range fs {
+		old, found := stored[f.CadreID][f.Year]
+		if found && old.ComputedAt.After(f.ComputedAt) {
+			if attempt > 0 { // listed by the cancelled try: take what is still ours out again
+				if err := s.unlist(ctx, f); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if found && old.Same(f) {
+			continue
 		}
 		var oldPtr *training.Facts
 		if found {
 			oldPtr = &old
 		}
-		items, err := s.factsTransaction(oldPtr, f)
+		if listed, err := s.putListings(ctx, oldPtr, f); err != nil || !listed {
+			if err != nil {
+				return err
+			}
+			continue // a newer computation is listed: it writes the facts too
+		}
+		own, _, err := factsItems(f)
 		if err != nil {
 			return err
 		}
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		var tce *types.TransactionCanceledException
-		if errors.As(err, &tce) && attempt < maxFactsRetries {
-			continue // the facts changed since they were read: read them again
+		cond := expression.AttributeNotExists(expression.Name(attrPK))
+		if found {
+			cond = expression.Name("computed_at_ns").Equal(expression.Value(old.ComputedAt.UnixNano())).
+				And(expression.Name("doc").Equal(expression.Value(mustJSON(old))))
 		}
+		ce, err := expression.NewBuilder().WithCondition(cond).Build()
 		if err != nil {
-			return fmt.Errorf("dynamo: put facts of %q for %d: %w", f.CadreID, f.Year, err)
+			return fmt.Errorf("dynamo: build facts condition: %w", err)
 		}
-		return nil
+		put := types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: own,
+			ConditionExpression: ce.Condition(), ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values()}}
+		// The counters f moves: its unit's, and on a move the old unit's.
+		moves := map[unitYear]training.Tally{{f.Unit, f.Year}: f.Tally()}
+		if found {
+			k := unitYear{old.Unit, f.Year}
+			if moves[k] == nil {
+				moves[k] = training.Tally{}
+			}
+			moves[k] = moves[k].Minus(old.Tally())
+		}
+		newCounters := 0
+		for k := range moves {
+			if _, ok := deltas[k]; !ok {
+				newCounters++
+			}
+		}
+		if len(items)+1+len(deltas)+newCounters > factsChunkItems {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		chunk, items = append(chunk, f), append(items, put)
+		for _, k := range slices.SortedFunc(maps.Keys(moves), func(a, b unitYear) int { return strings.Compare(a.unit, b.unit) }) {
+			d, ok := deltas[k]
+			if !ok {
+				d, dorder = training.Tally{}, append(dorder, k)
+			}
+			if err := d.Add(moves[k]); err != nil {
+				return fmt.Errorf("dynamo: rollup of %q for %d: %w", k.unit, k.year, err)
+			}
+			deltas[k] = d
+		}
+	}
+	return flush()
+}
+
+// Listing and 补训 items are written outside the facts transaction (a transaction charges each
+// item twice), before it, each with PutItem on the condition that it holds no later computation
+// (computed_at_ns ≤ f's): live items where f is listed, tombstones (`gone`, no facts) where old
+// was listed and f is not, so that a slower, older computation cannot list the cadre again where
+// it left. A stored facts item is therefore always listed where it says; a computation that loses
+// its race takes its own live items out again (unlist).
+
+// listingKeys are the listing and 补训 keys where f is listed.
+func listingKeys(f training.Facts) [][2]string {
+	y, sk := yearStr(f.Year), cadreGSI1SK(f.Unit, f.CadreID)
+	keys := [][2]string{{factsPKPrefix + y, sk}}
+	if len(f.Makeup) > 0 {
+		keys = append(keys, [2]string{makeupPKPrefix + y, sk})
+	}
+	return keys
+}
+
+// putListings lists f and unlists old where f is not; false when a later computation holds one of
+// those items (then f is stale and was taken out again).
+func (s *Store) putListings(ctx context.Context, old *training.Facts, f training.Facts) (bool, error) {
+	_, listing, err := factsItems(f)
+	if err != nil {
+		return false, err
+	}
+	live := listingKeys(f)
+	var gone [][2]string
+	if old != nil {
+		for _, k := range listingKeys(*old) {
+			if !slices.Contains(live, k) {
+				gone = append(gone, k)
+			}
+		}
+	}
+	for i, k := range append(live, gone...) {
+		item := copyItem(listing)
+		if i >= len(live) {
+			item = tombstone(f)
+		}
+		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: k[0]}, &types.AttributeValueMemberS{Value: k[1]}
+		ok, err := s.putIfNotNewer(ctx, item, f.ComputedAt.UnixNano())
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, s.unlist(ctx, f)
+		}
+	}
+	return true, nil
+}
+
+// putIfNotNewer puts item unless its key holds a later computation than ns (then false).
+func (s *Store) putIfNotNewer(ctx context.Context, item map[string]types.AttributeValue, ns int64) (bool, error) {
+	cond := expression.AttributeNotExists(expression.Name(attrPK)).
+		Or(expression.Name("computed_at_ns").LessThanEqual(expression.Value(ns)))
+	ce, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("dynamo: build listing condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
+		ConditionExpression: ce.Condition(), ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values()})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dynamo: list facts of %q: %w", attrString(item, "cadre_id"), err)
+	}
+	return true, nil
+}
+
+// unlist turns f's live listing items that f itself wrote (computed_at_ns equal to f's) into
+// tombstones: f lost to a later computation, which lists the cadre where it belongs.
+func (s *Store) unlist(ctx context.Context, f training.Facts) error {
+	ns := f.ComputedAt.UnixNano()
+	for _, k := range listingKeys(f) {
+		item := tombstone(f)
+		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: k[0]}, &types.AttributeValueMemberS{Value: k[1]}
+		ce, err := expression.NewBuilder().WithCondition(expression.Name("computed_at_ns").Equal(expression.Value(ns)).
+			And(expression.AttributeNotExists(expression.Name(attrGone)))).Build()
+		if err != nil {
+			return fmt.Errorf("dynamo: build unlist condition: %w", err)
+		}
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
+			ConditionExpression: ce.Condition(), ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values()})
+		var ccf *types.ConditionalCheckFailedException
+		if err != nil && !errors.As(err, &ccf) {
+			return fmt.Errorf("dynamo: unlist facts of %q: %w", f.CadreID, err)
+		}
+	}
+	return nil
+}
+
+// attrGone marks a listing tombstone: the cadre is not listed there (since computed_at_ns).
+const attrGone = "gone"
+
+func tombstone(f training.Facts) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrType:         &types.AttributeValueMemberS{Value: typeFactsListing},
+		"cadre_id":       &types.AttributeValueMemberS{Value: f.CadreID},
+		"year":           &types.AttributeValueMemberN{Value: strconv.Itoa(f.Year)},
+		"computed_at_ns": &types.AttributeValueMemberN{Value: strconv.FormatInt(f.ComputedAt.UnixNano(), 10)},
+		attrGone:         &types.AttributeValueMemberBOOL{Value: true},
 	}
 }
 
-func (s *Store) factsTransaction(old *training.Facts, f training.Facts) ([]types.TransactWriteItem, error) {
-	own, listing, err := factsItems(f)
-	if err != nil {
-		return nil, err
+func attrString(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
 	}
-	y := yearStr(f.Year)
-	cond := expression.AttributeNotExists(expression.Name(attrPK))
-	if old != nil {
-		cond = expression.Name("computed_at_ns").Equal(expression.Value(old.ComputedAt.UnixNano())).
-			And(expression.Name("doc").Equal(expression.Value(mustJSON(*old))))
-	}
-	ce, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return nil, fmt.Errorf("dynamo: build facts condition: %w", err)
-	}
-	table := aws.String(s.table)
-	items := []types.TransactWriteItem{{Put: &types.Put{TableName: table, Item: own,
-		ConditionExpression: ce.Condition(), ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values()}}}
-	del := func(pk, sk string) {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: table, Key: key(pk, sk)}})
-	}
-	put := func(item map[string]types.AttributeValue) {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: table, Item: item}})
-	}
-	newSK := cadreGSI1SK(f.Unit, f.CadreID)
-	moved := old != nil && old.Unit != f.Unit
-	if moved {
-		del(factsPKPrefix+y, cadreGSI1SK(old.Unit, f.CadreID))
-	}
-	put(listing)
-	switch {
-	case len(f.Makeup) > 0:
-		if moved && len(old.Makeup) > 0 {
-			del(makeupPKPrefix+y, cadreGSI1SK(old.Unit, f.CadreID))
-		}
-		mk := copyItem(listing)
-		mk[attrPK] = &types.AttributeValueMemberS{Value: makeupPKPrefix + y}
-		mk[attrSK] = &types.AttributeValueMemberS{Value: newSK}
-		put(mk)
-	case old != nil && len(old.Makeup) > 0:
-		del(makeupPKPrefix+y, cadreGSI1SK(old.Unit, f.CadreID))
-	}
-	var oldTally training.Tally
-	if old != nil {
-		oldTally = old.Tally()
-	}
-	if old == nil || moved {
-		if old != nil {
-			if it, err := s.rollupUpdate(y, old.Unit, training.Tally{}.Minus(oldTally)); err != nil || it != nil {
-				if err != nil {
-					return nil, err
-				}
-				items = append(items, *it)
-			}
-		}
-		it, err := s.rollupUpdate(y, f.Unit, f.Tally())
-		if err != nil {
-			return nil, err
-		}
-		if it != nil {
-			items = append(items, *it)
-		}
-	} else {
-		it, err := s.rollupUpdate(y, f.Unit, f.Tally().Minus(oldTally))
-		if err != nil {
-			return nil, err
-		}
-		if it != nil {
-			items = append(items, *it)
-		}
-	}
-	return items, nil
+	return ""
 }
 
 func mustJSON(f training.Facts) string {
@@ -238,8 +408,26 @@ func copyItem(m map[string]types.AttributeValue) map[string]types.AttributeValue
 	return out
 }
 
-// rollupUpdate adds d to the unit's counters (nil when d is empty).
-func (s *Store) rollupUpdate(year, unit string, d training.Tally) (*types.TransactWriteItem, error) {
+// RollupShards is the number of counter items per unit and year: a unit's counters are the sums
+// of its items ROLLUP#<year>#00 … ROLLUP#<year>#15 (sort key the unit). A chunk of facts adds its
+// delta to one of them, so no single item (or partition key) takes every recompute of a unit or a
+// year; a report reads the shards and adds them up.
+const RollupShards = 16
+
+// rollupShard is the counter shard of a chunk: from its first cadre and the attempt, so that a
+// retry after a conflict moves to another item.
+func rollupShard(cadreID string, attempt int) int {
+	h := fnv.New32a()
+	h.Write([]byte(cadreID))
+	return int((h.Sum32() + uint32(attempt)) % RollupShards)
+}
+
+func rollupPK(year, shard int) string {
+	return fmt.Sprintf("%s%s#%02d", rollupPKPrefix, yearStr(year), shard)
+}
+
+// rollupUpdate adds d to the unit's counters in the year's counter shard (nil when d is empty).
+func (s *Store) rollupUpdate(year, shard int, unit string, d training.Tally) (*types.TransactWriteItem, error) {
 	if len(d) == 0 {
 		return nil, nil
 	}
@@ -257,7 +445,7 @@ func (s *Store) rollupUpdate(year, unit string, d training.Tally) (*types.Transa
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: build rollup update: %w", err)
 	}
-	return &types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(rollupPKPrefix+year, unit),
+	return &types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: key(rollupPK(year, shard), unit),
 		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}, nil
 }
 
@@ -348,6 +536,9 @@ func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, afte
 		ferr error
 	)
 	err := s.subtreeQuery(ctx, pk, unitPrefix, start, false, int32(min(limit+1, 1000)), func(item map[string]types.AttributeValue) bool {
+		if _, gone := item[attrGone]; gone {
+			return true // not listed here any more (putListings)
+		}
 		if len(out) == limit {
 			more = true
 			return false
@@ -369,41 +560,80 @@ func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, afte
 	return out, more, nil
 }
 
-// ListRollups queries the year's rollup partition over the subtree's ranges.
+// ListRollups queries the year's counter shards over the subtree's ranges (RollupShards
+// Queries in parallel) and adds up each unit's shards.
 func (s *Store) ListRollups(ctx context.Context, year int, unitPrefix string) ([]training.UnitRollup, error) {
 	var (
-		out  []training.UnitRollup
-		ferr error
+		mu    sync.Mutex
+		sums  = map[string]training.Tally{}
+		first error
+		wg    sync.WaitGroup
 	)
-	err := s.subtreeQuery(ctx, rollupPKPrefix+yearStr(year), unitPrefix, "", true, 1000, func(item map[string]types.AttributeValue) bool {
-		r := training.UnitRollup{Year: year, Tally: training.Tally{}}
-		for name, v := range item {
-			switch {
-			case name == attrSK:
-				if sv, ok := v.(*types.AttributeValueMemberS); ok {
-					r.Unit = sv.Value
-				}
-			case strings.HasPrefix(name, tallyAttrPrefix):
-				nv, ok := v.(*types.AttributeValueMemberN)
-				if !ok {
-					ferr = fmt.Errorf("dynamo: rollup counter %s is not a number", name)
-					return false
-				}
-				n, err := strconv.ParseInt(nv.Value, 10, 64)
+	for shard := range RollupShards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ferr error
+			err := s.subtreeQuery(ctx, rollupPK(year, shard), unitPrefix, "", true, 1000, func(item map[string]types.AttributeValue) bool {
+				unit, t, err := unmarshalRollup(item)
 				if err != nil {
-					ferr = fmt.Errorf("dynamo: rollup counter %s: %w", name, err)
+					ferr = err
 					return false
 				}
-				if n != 0 {
-					r.Tally[strings.TrimPrefix(name, tallyAttrPrefix)] = n
+				mu.Lock()
+				defer mu.Unlock()
+				if sums[unit] == nil {
+					sums[unit] = training.Tally{}
 				}
+				if err := sums[unit].Add(t); err != nil {
+					ferr = fmt.Errorf("dynamo: rollup of %q: %w", unit, err)
+					return false
+				}
+				return true
+			})
+			if err == nil {
+				err = ferr
+			}
+			if err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	out := make([]training.UnitRollup, 0, len(sums))
+	for _, unit := range slices.Sorted(maps.Keys(sums)) {
+		out = append(out, training.UnitRollup{Unit: unit, Year: year, Tally: sums[unit]})
+	}
+	return out, nil
+}
+
+// unmarshalRollup reads a counter item: its unit (the sort key) and its non-zero counters.
+func unmarshalRollup(item map[string]types.AttributeValue) (string, training.Tally, error) {
+	unit, t := "", training.Tally{}
+	for name, v := range item {
+		switch {
+		case name == attrSK:
+			if sv, ok := v.(*types.AttributeValueMemberS); ok {
+				unit = sv.Value
+			}
+		case strings.HasPrefix(name, tallyAttrPrefix):
+			nv, ok := v.(*types.AttributeValueMemberN)
+			if !ok {
+				return "", nil, fmt.Errorf("dynamo: rollup counter %s is not a number", name)
+			}
+			n, err := strconv.ParseInt(nv.Value, 10, 64)
+			if err != nil {
+				return "", nil, fmt.Errorf("dynamo: rollup counter %s: %w", name, err)
+			}
+			if n != 0 {
+				t[strings.TrimPrefix(name, tallyAttrPrefix)] = n
 			}
 		}
-		out = append(out, r)
-		return true
-	})
-	if err == nil {
-		err = ferr
 	}
-	return out, err
+	return unit, t, nil
 }

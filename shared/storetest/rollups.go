@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,4 +191,107 @@ func testRollups(t *testing.T, newStore func(t *testing.T) training.Store) {
 		}
 	}
 	check("many", sumFacts(many...), "cn/sc")
+}
+
+// testRollupsRetried: a batch of facts written again whole (a retried stream batch), in halves
+// (a bisected one) or older (a replay after later changes) moves no counter twice; facts of one
+// unit written by concurrent writers (the recomputes of one unit on several stream shards) all
+// count once; an older computation that arrives after a move lists nothing where the cadre left.
+// docs/api.md “Lists, the unit report”: a unit rollup is always the sum of its cadres' facts.
+func testRollupsRetried(t *testing.T, newStore func(t *testing.T) training.Store) {
+	ctx := context.Background()
+	s := newStore(t)
+	const y = 2026
+	units := []string{"cn/hb", "cn/hb/wuhan", "cn/hb/wuhan/jiangan"}
+	gen := func(n int, at time.Time, unitOf func(i int) string) []training.Facts {
+		var fs []training.Facts
+		for i := range n {
+			f := NewFacts(fmt.Sprintf("r-%03d", i), unitOf(i), y, []training.State{training.StateMet, training.StateOnTrack, training.StateUnmet}[i%3], at)
+			f.OnlineHours = training.Hours(100 * (i + 1))
+			if i%4 == 0 {
+				f.Makeup = []string{training.MakeupUnmetLastYear}
+			}
+			fs = append(fs, f)
+		}
+		return fs
+	}
+	check := func(step string, fs []training.Facts) {
+		t.Helper()
+		if got, want := rollupMap(t, s, y, "cn/hb"), sumFacts(fs...); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: rollups = %v, want %v", step, got, want)
+		}
+		sorted := slices.Clone(fs)
+		slices.SortFunc(sorted, func(a, b training.Facts) int {
+			return cmp.Or(cmp.Compare(a.Unit, b.Unit), cmp.Compare(a.CadreID, b.CadreID))
+		})
+		var want []string
+		for _, f := range sorted {
+			want = append(want, f.Unit+"|"+f.CadreID)
+		}
+		if got := listAllFacts(t, s, y, "cn/hb", 50, false); !slices.Equal(got, want) {
+			t.Errorf("%s: listed %v, want %v", step, got, want)
+		}
+	}
+	put := func(fs []training.Facts) {
+		t.Helper()
+		if err := s.PutFacts(ctx, fs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := gen(130, T0, func(i int) string { return units[i%3] })
+	put(first)
+	check("batch", first)
+	put(first) // the stream batch retried whole
+	check("retried batch", first)
+	put(first[:65]) // bisected: each half again
+	put(first[65:])
+	check("bisected batch", first)
+
+	// Later facts: every cadre changes, a third move to another unit.
+	second := gen(130, T0.Add(time.Hour), func(i int) string { return units[(i+i/3)%3] })
+	put(second[:40]) // the first part of a batch that then failed; retried whole, then in halves
+	put(second)
+	put(second[:65])
+	put(second[65:])
+	check("second batch retried", second)
+	put(first) // a replay of the older batch
+	check("older batch replayed", second)
+
+	// Concurrent writers on one unit, each cadre written by two of them (one later than the other).
+	third := gen(130, T0.Add(2*time.Hour), func(int) string { return "cn/hb/wuhan" })
+	for i := range third {
+		third[i].OnlineHours += 7 // unlike second's (facts that say the same are not written again)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []training.Facts
+			for i, f := range third {
+				if i%8 == w || (i+1)%8 == w {
+					if (i+1)%8 == w {
+						f.ComputedAt = f.ComputedAt.Add(-time.Minute) // the slower, older computation
+						f.OnlineHours++
+					}
+					mine = append(mine, f)
+				}
+			}
+			for len(mine) > 0 {
+				n := min(len(mine), 7)
+				if err := s.PutFacts(ctx, mine[:n]...); err != nil {
+					errs <- err
+					return
+				}
+				mine = mine[n:]
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	check("concurrent writers", third)
 }

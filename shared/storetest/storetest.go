@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) training.Store) {
 	t.Run("ChangeFeed", func(t *testing.T) { testChangeFeed(t, newStore) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, newStore) })
 	t.Run("Rollups", func(t *testing.T) { testRollups(t, newStore) })
+	t.Run("RollupsRetried", func(t *testing.T) { testRollupsRetried(t, newStore) })
 	t.Run("Docs", func(t *testing.T) { testDocs(t, newStore) })
 }
 
