@@ -187,7 +187,7 @@ func TestGenerateStories(t *testing.T) {
 	eligibleNo := 0
 	for _, c := range ds.Cadres {
 		tc := c.TrainingCadre()
-		st, err := training.Evaluate(tc, recs[c.ID], today, time.Now())
+		st, err := training.DefaultRules().Evaluate(tc, recs[c.ID], today, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestGenerateStories(t *testing.T) {
 		if !st.AppraisalExcellentEligible {
 			eligibleNo++
 		}
-		lst, err := training.Evaluate(tc, recs[c.ID], day("2025-12-31"), time.Now())
+		lst, err := training.DefaultRules().Evaluate(tc, recs[c.ID], day("2025-12-31"), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,4 +275,16 @@ func TestMeasureCell(t *testing.T) {
 	if got := measureCell(r); got != "60.5/90d 320.5/550h on_track" {
 		t.Errorf("measureCell = %q", got)
 	}
+}
+
+// TrainingCadre is the cadre as the rules evaluate it (rank history from both PUTs).
+func (c Cadre) TrainingCadre() training.Cadre {
+	tc := training.Cadre{ID: c.ID, Name: c.Profile.Name, Unit: c.Profile.Unit, Rank: c.Profile.Rank,
+		LeadershipMember: c.Profile.LeadershipMember, JoinedOn: c.Profile.JoinedOn}
+	tc.RankHistory = []training.RankChange{{Rank: c.Profile.Rank, EffectiveOn: c.Profile.RankEffectiveOn}}
+	if c.Change != nil {
+		tc.Rank = c.Change.Rank
+		tc.RankHistory = append(tc.RankHistory, training.RankChange{Rank: c.Change.Rank, EffectiveOn: c.Change.RankEffectiveOn})
+	}
+	return tc
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // The data set seen the way the server sees it, to know what to wait for (form entries) and to
-// test that the data tells the stories it means to (training.Evaluate in the tests).
+// test that the data tells the stories it means to (the embedded rules evaluate it in the tests).
 
 // Records returns each cadre's records as the server stores them, voided ones marked.
 func (ds *Dataset) Records() map[string][]training.Record {
@@ -46,18 +46,6 @@ func (ds *Dataset) Records() map[string][]training.Record {
 		})
 	}
 	return out
-}
-
-// TrainingCadre is the cadre as training.Evaluate takes it (rank history from both PUTs).
-func (c Cadre) TrainingCadre() training.Cadre {
-	tc := training.Cadre{ID: c.ID, Name: c.Profile.Name, Unit: c.Profile.Unit, Rank: c.Profile.Rank,
-		LeadershipMember: c.Profile.LeadershipMember, JoinedOn: c.Profile.JoinedOn}
-	tc.RankHistory = []training.RankChange{{Rank: c.Profile.Rank, EffectiveOn: c.Profile.RankEffectiveOn}}
-	if c.Change != nil {
-		tc.Rank = c.Change.Rank
-		tc.RankHistory = append(tc.RankHistory, training.RankChange{Rank: c.Change.Rank, EffectiveOn: c.Change.RankEffectiveOn})
-	}
-	return tc
 }
 
 // FormCounts is how many form entries a cadre should end up with.

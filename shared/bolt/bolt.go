@@ -139,7 +139,6 @@ type options struct {
 	retention     time.Duration
 	replayTail    uint64
 	now           func() time.Time
-	lockTimeout   time.Duration
 	// dbBatch > 0 sends writes through bbolt's DB.Batch with this MaxBatchDelay instead of the
 	// group-commit loop; only the benchmarks set it, to compare.
 	dbBatch time.Duration
@@ -166,9 +165,6 @@ func WithReplayTail(n int) Option { return func(o *options) { o.replayTail = uin
 
 // WithClock sets the clock that stamps changes and drives retention (default time.Now).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithLockTimeout sets how long Open waits for another process's lock on the file (default 5 s).
-func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
 
 // Store is a training.Store in one bbolt file. It is safe for concurrent use.
 type Store struct {
@@ -197,7 +193,6 @@ func Open(path string, opts ...Option) (*Store, error) {
 		retention:    DefaultRetention,
 		replayTail:   DefaultReplayTail,
 		now:          time.Now,
-		lockTimeout:  5 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -208,7 +203,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := checkFile(path); err != nil {
 		return nil, err
 	}
-	db, err := openDB(path, &bbolt.Options{Timeout: o.lockTimeout})
+	db, err := openDB(path, &bbolt.Options{Timeout: 5 * time.Second}) // another process's lock on the file
 	if err != nil {
 		return nil, fmt.Errorf("opening bolt store %s: %w", path, err)
 	}

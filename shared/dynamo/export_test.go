@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -66,4 +67,114 @@ func EventRecordFromChange(c training.Change, table string) (events.DynamoDBEven
 		EventVersion:   "1.1",
 		EventSourceArn: fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s/stream/%s", localRegion, localAccount, table, streamLabel),
 	}, nil
+}
+
+// SDK attribute values as a Lambda event image, and the approximate item size DynamoDB reports
+// (SizeBytes): what the stream does in AWS, for the records built above.
+
+// ToEventAttributes converts SDK attribute values to a Lambda event image.
+func ToEventAttributes(m map[string]types.AttributeValue) (map[string]events.DynamoDBAttributeValue, error) {
+	if m == nil {
+		return nil, nil
+	}
+	out := make(map[string]events.DynamoDBAttributeValue, len(m))
+	for k, v := range m {
+		ev, err := ToEventAttribute(v)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %q: %w", k, err)
+		}
+		out[k] = ev
+	}
+	return out, nil
+}
+
+// ToEventAttribute converts one SDK attribute value to an events.DynamoDBAttributeValue.
+func ToEventAttribute(v types.AttributeValue) (events.DynamoDBAttributeValue, error) {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return events.NewStringAttribute(v.Value), nil
+	case *types.AttributeValueMemberN:
+		return events.NewNumberAttribute(v.Value), nil
+	case *types.AttributeValueMemberB:
+		return events.NewBinaryAttribute(v.Value), nil
+	case *types.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(v.Value), nil
+	case *types.AttributeValueMemberNULL:
+		return events.NewNullAttribute(), nil
+	case *types.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(v.Value), nil
+	case *types.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(v.Value), nil
+	case *types.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(v.Value), nil
+	case *types.AttributeValueMemberL:
+		out := make([]events.DynamoDBAttributeValue, len(v.Value))
+		for i, e := range v.Value {
+			ev, err := ToEventAttribute(e)
+			if err != nil {
+				return events.DynamoDBAttributeValue{}, fmt.Errorf("list element %d: %w", i, err)
+			}
+			out[i] = ev
+		}
+		return events.NewListAttribute(out), nil
+	case *types.AttributeValueMemberM:
+		m, err := ToEventAttributes(v.Value)
+		if err != nil {
+			return events.DynamoDBAttributeValue{}, err
+		}
+		if m == nil {
+			m = map[string]events.DynamoDBAttributeValue{}
+		}
+		return events.NewMapAttribute(m), nil
+	}
+	return events.DynamoDBAttributeValue{}, fmt.Errorf("unsupported attribute value %T", v)
+}
+
+// itemSize approximates DynamoDB's item size: attribute names plus value sizes.
+func itemSize(m map[string]types.AttributeValue) int64 {
+	var n int64
+	for k, v := range m {
+		n += int64(len(k)) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int64 {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return int64(len(v.Value))
+	case *types.AttributeValueMemberN:
+		return int64(len(v.Value)+1)/2 + 1
+	case *types.AttributeValueMemberB:
+		return int64(len(v.Value))
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		var n int64
+		for _, s := range v.Value {
+			n += int64(len(s))
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		var n int64
+		for _, s := range v.Value {
+			n += int64(len(s)+1)/2 + 1
+		}
+		return n
+	case *types.AttributeValueMemberBS:
+		var n int64
+		for _, b := range v.Value {
+			n += int64(len(b))
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := int64(3 + len(v.Value))
+		for _, e := range v.Value {
+			n += valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		return 3 + int64(len(v.Value)) + itemSize(v.Value)
+	}
+	return 0
 }

@@ -494,3 +494,11 @@ func TestEvaluateAPIExample(t *testing.T) {
 		t.Fatalf("status JSON=\n%s\nwant\n%s", got, want)
 	}
 }
+
+// Evaluate evaluates with the embedded rules (DefaultRules().Evaluate).
+func Evaluate(c Cadre, records []Record, asOf Date, computedAt time.Time) (Status, error) {
+	return defaultRules.Evaluate(c, records, asOf, computedAt)
+}
+
+// Policies returns the embedded policies, oldest first.
+func Policies() []*Policy { return policies }

@@ -300,9 +300,6 @@ func (p *Policy) checkRequirement(r Requirement, cats map[string]bool) error {
 	return nil
 }
 
-// Policies returns the embedded policies, oldest first.
-func Policies() []*Policy { return policies }
-
 // PolicyFor returns the embedded policy in force on d (Rules.PolicyFor of the default rules).
 func PolicyFor(d Date) (*Policy, error) { return defaultRules.PolicyFor(d) }
 

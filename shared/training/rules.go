@@ -1,9 +1,6 @@
 package training
 
-import (
-	"io/fs"
-	"time"
-)
+import "io/fs"
 
 // Rules is one set of training rules: the policies (oldest first) and the local crediting
 // overlays. The default set is embedded (policies/ and overlays/ of this package); a server may
@@ -53,9 +50,4 @@ func (r *Rules) PolicyFor(d Date) (*Policy, error) {
 		return nil, Errorf(EINVALID, "no training policy is in force on %s (the first takes effect %s)", d, r.Policies[0].EffectiveFrom)
 	}
 	return in, nil
-}
-
-// Evaluate evaluates with the embedded rules (DefaultRules().Evaluate).
-func Evaluate(c Cadre, records []Record, asOf Date, computedAt time.Time) (Status, error) {
-	return defaultRules.Evaluate(c, records, asOf, computedAt)
 }
