@@ -37,9 +37,15 @@ func archive(t *testing.T, s training.Store) []training.Record {
 		t.Fatalf("VoidRecord: %v", err)
 	}
 	recs[3].Status, recs[3].Void = training.StatusVoided, &void
+	return archiveOrder(recs, "c1")
+}
+
+// archiveOrder is the cadre's records of recs in ListRecords order: newest attribution date
+// first, then by id.
+func archiveOrder(recs []training.Record, cadreID string) []training.Record {
 	var want []training.Record
 	for _, r := range recs {
-		if r.CadreID == "c1" {
+		if r.CadreID == cadreID {
 			want = append(want, r)
 		}
 	}

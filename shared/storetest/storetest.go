@@ -651,18 +651,7 @@ func testListRecords(t *testing.T, newStore func(t *testing.T) training.Store) {
 	}
 	recs[0].Status, recs[0].Void = training.StatusVoided, &voided
 
-	var want []training.Record
-	for _, r := range recs {
-		if r.CadreID == "c1" {
-			want = append(want, r)
-		}
-	}
-	slices.SortFunc(want, func(a, b training.Record) int {
-		if c := b.AttributionDate().Compare(a.AttributionDate()); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	want := archiveOrder(recs, "c1")
 
 	t.Run("OrderAndVoided", func(t *testing.T) {
 		got, err := s.ListRecords(ctx, "c1")
