@@ -1,6 +1,5 @@
 // Package recomputefn runs recompute-quota, the one function that starts recompute jobs and
-// hands on their steps as asynchronous invocations of itself, and so the only one that links the
-// Lambda API client.
+// hands on their steps as asynchronous invocations of itself (awsboot.Invoker).
 package recomputefn
 
 import (
@@ -11,9 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/awsboot"
@@ -41,7 +37,7 @@ func buildRecompute(ctx context.Context, e *awsboot.Env) (func(context.Context, 
 	r := &Recompute{svc: e.Svc, log: e.Log, metrics: e.Metrics, stream: awsboot.NewStreamHandler(e.Svc, app.WorkRecompute|app.WorkCalls, e.Log)}
 	var jobs app.JobStarter = inlineJobs{r}
 	if fn := awsboot.LambdaFunctionName(); fn != "" {
-		inv := &selfInvoker{client: awslambda.NewFromConfig(e.AWS), function: fn}
+		inv := &selfInvoker{lambda: awsboot.NewInvoker(e.AWS), function: fn}
 		jobs, r.steps = inv, inv
 	}
 	h, err := httpfn.Build(httpapi.RecomputeQuota, nil, func(*awsboot.Env) app.JobStarter { return jobs })(ctx, e)
@@ -175,7 +171,7 @@ func (j inlineJobs) StartRecompute(ctx context.Context, job app.RecomputeJob) er
 
 // selfInvoker starts a job as an asynchronous invocation of the running function itself.
 type selfInvoker struct {
-	client   *awslambda.Client
+	lambda   *awsboot.Invoker
 	function string
 }
 
@@ -193,12 +189,7 @@ func (s *selfInvoker) invoke(ctx context.Context, payload any) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.client.Invoke(ctx, &awslambda.InvokeInput{
-		FunctionName:   aws.String(s.function),
-		InvocationType: lambdatypes.InvocationTypeEvent,
-		Payload:        b,
-	})
-	if err != nil {
+	if _, err := s.lambda.Invoke(ctx, s.function, true, b); err != nil {
 		return fmt.Errorf("invoke %s asynchronously: %w", s.function, err)
 	}
 	return nil
