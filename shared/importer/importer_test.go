@@ -69,7 +69,9 @@ const recordsEN = "cadre_id,event_id,kind,full_time,course_title,institution,ins
 	"c9,e4,online,,网络课程,,,,,,2,2026-04-01\n" + // line 5: no such cadre
 	"c2,e5,online,,\"课程, 带逗号\",,,,,,1.5,2099-01-01\n" + // line 6: studied_on in the future
 	"c2,e1,online,,网络课程,,,,,,3,2026-05-01\n" + // line 7: fine (e1 of another row, same source: same key!)
-	"c2,e6,bogus,,网络课程,,,,,,3,2026-05-01\n" // line 8: kind
+	"c2,e6,bogus,,网络课程,,,,,,3,2026-05-01\n" + // line 8: kind
+	"c1,e7,centralized,否,半天专题,区委党校,,2026-03-09,2026-03-10,1.5,12,\n" + // line 9: fine (docs/rules.md “Half days”)
+	"c1,e8,centralized,否,专题,区委党校,,2026-03-11,2026-03-11,0.25,4,\n" // line 10: days
 
 // TestImportReportsBadRowsByLineAndField: issue 12 item 3 — Chinese and English headers, a BOM,
 // slashed dates; every bad row is reported by its line and field with the API's messages, and
@@ -93,17 +95,20 @@ func TestImportReportsBadRowsByLineAndField(t *testing.T) {
 	}
 	for _, want := range []string{
 		"cadres.csv:4:name", "cadres.csv:4:rank", "cadres.csv:5:rank_effective_on", "cadres.csv:5:leadership_member",
-		"records.csv:4:hours", "records.csv:5:cadre_id", "records.csv:6:studied_on", "records.csv:7:event_id", "records.csv:8:kind",
+		"records.csv:4:hours", "records.csv:5:cadre_id", "records.csv:6:studied_on", "records.csv:7:event_id", "records.csv:8:kind", "records.csv:10:days",
 	} {
 		if !got[want] {
 			t.Errorf("report lacks %s; it has %v", want, got)
 		}
 	}
-	if len(got) != 9 {
-		t.Errorf("report has %d entries, want 9: %v", len(got), got)
+	if len(got) != 10 {
+		t.Errorf("report has %d entries, want 10: %v", len(got), got)
 	}
-	if res.Rows != 11 || res.Imported != 4 || res.Rejected != 7 || res.Already != 0 {
-		t.Errorf("counts %+v, want 11 rows, 4 imported, 7 rejected", res)
+	if res.Rows != 13 || res.Imported != 5 || res.Rejected != 8 || res.Already != 0 {
+		t.Errorf("counts %+v, want 13 rows, 5 imported, 8 rejected", res)
+	}
+	if half, err := s.GetRecord(ctx, training.RecordID("import/hist", "e7")); err != nil || half.Days.String() != "1.5" {
+		t.Errorf("e7 = %+v, %v; want 1.5 days", half, err)
 	}
 	c, err := s.GetCadre(ctx, "c2")
 	if err != nil || c.RankHistory[0].EffectiveOn != training.MustDate("2020-03-05") {
