@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"sync"
@@ -130,7 +131,7 @@ func (s *Service) CreateJob(ctx context.Context, job RecomputeJob) (training.Job
 	for attempt := 0; ; attempt++ {
 		j, err := s.putJob(ctx, fresh, expired)
 		if training.ErrorCode(err) == training.ECONFLICT && attempt < maxCheckpointRetries {
-			cur, gerr := s.Store.GetJob(ctx, job.JobID)
+			cur, gerr := s.loadJob(ctx, job.JobID)
 			if gerr != nil && training.ErrorCode(gerr) != training.ENOTFOUND {
 				return training.Job{}, gerr
 			}
@@ -147,32 +148,67 @@ func (s *Service) CreateJob(ctx context.Context, job RecomputeJob) (training.Job
 	}
 }
 
-// putJob stores j under expectVersion with its retention counted from j.UpdatedAt: every write of
-// a job moves its expiry (training.JobRetention).
-func (s *Service) putJob(ctx context.Context, j training.Job, expectVersion int64) (training.Job, error) {
-	j.ExpiresAt = j.UpdatedAt.Add(training.JobRetention)
-	return s.Store.PutJob(ctx, j, expectVersion)
+// Jobs are documents (training.DocJob) under the document store's optimistic concurrency: the
+// segments of one job save their checkpoints concurrently, each conditional on the version read.
+
+// loadJob reads the job, or ENOTFOUND; an expired job not swept yet is returned as it is.
+func (s *Service) loadJob(ctx context.Context, id string) (training.Job, error) {
+	var j training.Job
+	ver, err := s.getDoc(ctx, training.DocJob, id, &j)
+	if err != nil {
+		return training.Job{}, err
+	}
+	j.Version = ver
+	return j, nil
 }
 
-// getJob returns the job, or ENOTFOUND when it does not exist or its retention has passed (a
-// store may keep an expired job a while: DynamoDB's TTL deletes within days).
+// putJob stores j if its stored version is expectVersion (0: it must not exist), else ECONFLICT,
+// with its retention counted from j.UpdatedAt: every write of a job moves its expiry
+// (training.JobRetention).
+func (s *Service) putJob(ctx context.Context, j training.Job, expectVersion int64) (training.Job, error) {
+	j.ExpiresAt = j.UpdatedAt.Add(training.JobRetention)
+	v, err := s.putDoc(ctx, training.DocJob, j.ID, j, expectVersion)
+	if err != nil {
+		return training.Job{}, err
+	}
+	j.Version = v
+	return j, nil
+}
+
+// getJob returns the job, or ENOTFOUND when it does not exist or its retention has passed.
 func (s *Service) getJob(ctx context.Context, id string) (training.Job, error) {
-	j, err := s.Store.GetJob(ctx, id)
+	j, err := s.loadJob(ctx, id)
 	if err == nil && j.Expired(s.now()) {
 		return training.Job{}, training.Errorf(training.ENOTFOUND, "job %s not found (expired %s)", id, j.ExpiresAt.Format(time.RFC3339))
 	}
 	return j, err
 }
 
-// SweepJobs deletes the expired jobs from a store that does not delete them itself
-// (training.JobSweeper: the embedded store; DynamoDB's TTL does it in AWS). The one-machine
-// server runs it daily.
+// SweepJobs deletes the jobs whose retention has passed and returns how many. It runs after every
+// full recompute (jobDone), so the daily schedule sweeps on both stores.
 func (s *Service) SweepJobs(ctx context.Context) (int, error) {
-	sw, ok := s.Store.(training.JobSweeper)
-	if !ok {
-		return 0, nil
+	docs, err := s.listAllDocs(ctx, training.DocJob, "")
+	if err != nil {
+		return 0, err
 	}
-	return sw.DeleteExpiredJobs(ctx, s.now())
+	now, n := s.now(), 0
+	for _, d := range docs {
+		var j training.Job
+		if err := json.Unmarshal(d.Body, &j); err != nil {
+			return n, fmt.Errorf("decode job %s: %w", d.ID, err)
+		}
+		if !j.Expired(now) {
+			continue
+		}
+		switch err := s.Store.DeleteDoc(ctx, training.DocJob, d.ID, d.Version); {
+		case training.ErrorCode(err) == training.ECONFLICT: // written since: no longer expired
+		case err != nil:
+			return n, err
+		default:
+			n++
+		}
+	}
+	return n, nil
 }
 
 // StartJob creates the job (CreateJob) and hands on a step for each of its unfinished segments.
@@ -296,7 +332,7 @@ func (s *Service) checkpoint(ctx context.Context, step JobStep, from string, fn 
 	checkpointMu.Lock()
 	defer checkpointMu.Unlock()
 	for attempt := 0; ; attempt++ {
-		j, err := s.Store.GetJob(ctx, step.JobID)
+		j, err := s.loadJob(ctx, step.JobID)
 		if err != nil {
 			return training.Job{}, false, err
 		}
@@ -361,7 +397,7 @@ func (s *Service) RunRecomputeJob(ctx context.Context, job RecomputeJob, onErr f
 		return RecomputeResult{}, err
 	}
 	// (The step that finished the job did the daily notices.)
-	j, err := s.Store.GetJob(ctx, job.JobID)
+	j, err := s.loadJob(ctx, job.JobID)
 	if err != nil {
 		return RecomputeResult{}, err
 	}
@@ -374,7 +410,7 @@ func (s *Service) failJob(ctx context.Context, id string, cause error) {
 	checkpointMu.Lock()
 	defer checkpointMu.Unlock()
 	for attempt := 0; attempt < maxCheckpointRetries; attempt++ {
-		j, err := s.Store.GetJob(ctx, id)
+		j, err := s.loadJob(ctx, id)
 		if err != nil || j.State == training.JobDone {
 			return
 		}
@@ -386,18 +422,24 @@ func (s *Service) failJob(ctx context.Context, id string, cause error) {
 }
 
 // jobDone does what follows a full recompute, once, by the step whose checkpoint finished it: the
-// daily notice work (DailyNotices: absences of ended classes, the weekly digests on Mondays). When
-// that fails the job is recorded failed with the reason.
+// daily notice work (DailyNotices: absences of ended classes, the weekly digests on Mondays), then
+// the deletion of expired jobs (SweepJobs). When either fails the job is recorded failed with the
+// reason.
 func (s *Service) jobDone(ctx context.Context, j training.Job) (training.Job, error) {
-	err := s.DailyNotices(ctx)
-	if err == nil {
+	var reason string
+	if err := s.DailyNotices(ctx); err != nil {
+		reason = "the daily notices failed: " + err.Error()
+	} else if _, err := s.SweepJobs(ctx); err != nil {
+		reason = "deleting the expired jobs failed: " + err.Error()
+	}
+	if reason == "" {
 		return j, nil
 	}
-	j.State, j.Error, j.UpdatedAt = training.JobFailed, "the daily notices failed: "+err.Error(), s.now().UTC()
+	j.State, j.Error, j.UpdatedAt = training.JobFailed, reason, s.now().UTC()
 	if stored, perr := s.putJob(ctx, j, j.Version); perr == nil {
 		j = stored
 	}
-	return j, fmt.Errorf("job %s: the daily notices: %w", j.ID, err)
+	return j, fmt.Errorf("job %s: %s", j.ID, reason)
 }
 
 // GoroutineSteps hands on each step to a goroutine of its own: the hand-off of the one-machine

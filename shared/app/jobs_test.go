@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -278,7 +279,11 @@ func TestCreateJobReplacesExpired(t *testing.T) {
 	old := training.Job{ID: "job_x", Kind: app.JobKindRecompute, State: training.JobDone, Total: 9, Done: 9,
 		Segments:  []training.JobSegment{{Finished: true, Counted: true, Total: 9, Done: 9}},
 		CreatedAt: now.Add(-40 * 24 * time.Hour), UpdatedAt: now.Add(-31 * 24 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour)}
-	if _, err := s.Store.PutJob(ctx, old, 0); err != nil {
+	b, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.PutDoc(ctx, training.Doc{Kind: training.DocJob, ID: old.ID, Body: b}, 0); err != nil {
 		t.Fatal(err)
 	}
 	j, err := s.CreateJob(ctx, app.RecomputeJob{JobID: "job_x"})

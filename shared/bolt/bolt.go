@@ -99,10 +99,10 @@ var (
 	bktFormEntries = []byte("form_entries")
 	bktChanges     = []byte("changes")
 	bktCursors     = []byte("cursors")
-	bktJobs        = []byte("jobs")
+	bktOldJobs     = []byte("jobs") // recompute jobs before they were documents: dropped at open
 	bktDocs        = []byte("docs")
 
-	allBuckets = [][]byte{bktMeta, bktCadres, bktCadreUnits, bktRecs, bktRecIDs, bktSnapshots, bktFormEntries, bktChanges, bktCursors, bktJobs, bktDocs}
+	allBuckets = [][]byte{bktMeta, bktCadres, bktCadreUnits, bktRecs, bktRecIDs, bktSnapshots, bktFormEntries, bktChanges, bktCursors, bktDocs}
 
 	// format 1 buckets, migrated and dropped by Open
 	bktV1Records      = []byte("records")
@@ -232,6 +232,11 @@ func (s *Store) init() error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("creating bucket %s: %w", b, err)
+			}
+		}
+		if tx.Bucket(bktOldJobs) != nil {
+			if err := tx.DeleteBucket(bktOldJobs); err != nil {
+				return fmt.Errorf("dropping the old jobs bucket: %w", err)
 			}
 		}
 		meta := tx.Bucket(bktMeta)

@@ -263,3 +263,48 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("GetRecord(old): %v", err)
 	}
 }
+
+// TestOldJobsBucketDropped: a file written when recompute jobs had a bucket of their own ("jobs")
+// opens with that bucket dropped (jobs are documents now; docs/operations.md “Recompute jobs”),
+// and everything else kept.
+func TestOldJobsBucketDropped(t *testing.T) {
+	s, path := MustOpen(t)
+	ctx := context.Background()
+	storetest.MustPutCadre(t, s, storetest.NewCadre("c1", "cn/cq"), 0)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucket(bktOldJobs)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("job_1"), []byte(`{"job_id":"job_1","state":"done"}`))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.view(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bktOldJobs) != nil {
+			return errors.New("the jobs bucket is still there")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.GetCadre(ctx, "c1"); err != nil {
+		t.Fatalf("the cadre after reopening: %v", err)
+	}
+}

@@ -38,10 +38,6 @@ type cfnTable struct {
 		StreamSpecification struct {
 			StreamViewType string `yaml:"StreamViewType"`
 		} `yaml:"StreamSpecification"`
-		TimeToLiveSpecification struct {
-			AttributeName string `yaml:"AttributeName"`
-			Enabled       bool   `yaml:"Enabled"`
-		} `yaml:"TimeToLiveSpecification"`
 		PointInTimeRecoverySpecification struct {
 			PointInTimeRecoveryEnabled bool `yaml:"PointInTimeRecoveryEnabled"`
 		} `yaml:"PointInTimeRecoverySpecification"`
@@ -122,10 +118,6 @@ func checkTable(t *testing.T, got cfnTable) {
 	}
 	if got, want := p.StreamSpecification.StreamViewType, string(in.StreamSpecification.StreamViewType); got != want {
 		t.Fatalf("StreamViewType=%q, want %q", got, want)
-	}
-	// Jobs expire by TTL on the attribute PutJob writes (docs/operations.md “Recompute jobs”).
-	if ttl := p.TimeToLiveSpecification; !ttl.Enabled || ttl.AttributeName != dynamo.TTLAttribute {
-		t.Fatalf("TimeToLiveSpecification=%+v, want enabled on %q", ttl, dynamo.TTLAttribute)
 	}
 	var gotDefs, wantDefs []string
 	for _, d := range p.AttributeDefinitions {

@@ -76,8 +76,7 @@ type Options struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds serving one request after its header was read (default 60 s).
 	WriteTimeout time.Duration
-	// ScheduleEvery additionally runs the daily recompute and job sweep at this interval (0: only
-	// at 02:00).
+	// ScheduleEvery additionally runs the daily recompute at this interval (0: only at 02:00).
 	ScheduleEvery time.Duration
 	// Now is the service's clock (default time.Now).
 	Now func() time.Time
@@ -300,8 +299,8 @@ func (s *Server) runJob(job app.RecomputeJob) (err error) {
 	return err
 }
 
-// runSchedule runs the daily full recompute at 02:00 Asia/Shanghai (and every ScheduleEvery), and
-// then deletes the expired recompute jobs.
+// runSchedule runs the daily full recompute at 02:00 Asia/Shanghai (and every ScheduleEvery); its
+// end deletes the expired recompute jobs (app.Service.SweepJobs).
 func (s *Server) runSchedule() {
 	loc, err := time.LoadLocation(scheduleTimeZoneName)
 	if err != nil {
@@ -336,12 +335,6 @@ func (s *Server) runSchedule() {
 		s.log.Info("schedule fired", "job_id", job.JobID)
 		if err := s.StartRecompute(context.Background(), job); err != nil {
 			s.log.Error("schedule", "err", err.Error())
-		}
-		// Jobs past their retention (training.JobRetention) go; in AWS DynamoDB's TTL does this.
-		if n, err := s.svc.SweepJobs(context.Background()); err != nil {
-			s.log.Error("sweeping expired jobs", "err", err.Error())
-		} else if n > 0 {
-			s.log.Info("expired jobs deleted", "jobs", n)
 		}
 	}
 }

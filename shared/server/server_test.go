@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -232,8 +233,8 @@ func TestTricklingClientIsCutOff(t *testing.T) {
 	t.Fatal("the server still holds a client that trickles its body 10 s later")
 }
 
-// TestScheduleSweepsExpiredJobs: the schedule deletes the recompute jobs past their retention from
-// the embedded store and keeps the others (docs/operations.md “Recompute jobs”).
+// TestScheduleSweepsExpiredJobs: the schedule's full recompute deletes, when it ends, the
+// recompute jobs past their retention and keeps the others (docs/operations.md “Recompute jobs”).
 func TestScheduleSweepsExpiredJobs(t *testing.T) {
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "cadretrain.db"))
@@ -244,7 +245,11 @@ func TestScheduleSweepsExpiredJobs(t *testing.T) {
 	now := time.Now().UTC()
 	for id, expires := range map[string]time.Time{"job_expired": now.Add(-time.Minute), "job_kept": now.Add(training.JobRetention)} {
 		j := training.Job{ID: id, Kind: app.JobKindRecompute, State: training.JobDone, CreatedAt: now, UpdatedAt: now, ExpiresAt: expires}
-		if _, err := st.PutJob(ctx, j, 0); err != nil {
+		b, err := json.Marshal(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.PutDoc(ctx, training.Doc{Kind: training.DocJob, ID: id, Body: b}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -261,10 +266,10 @@ func TestScheduleSweepsExpiredJobs(t *testing.T) {
 	}
 	defer srv.Close()
 	waitFor(t, "the expired job to be deleted", func() bool {
-		_, err := st.GetJob(ctx, "job_expired")
+		_, err := st.GetDoc(ctx, training.DocJob, "job_expired")
 		return training.ErrorCode(err) == training.ENOTFOUND
 	})
-	if _, err := st.GetJob(ctx, "job_kept"); err != nil {
+	if _, err := st.GetDoc(ctx, training.DocJob, "job_kept"); err != nil {
 		t.Fatalf("the job within its retention: %v", err)
 	}
 }

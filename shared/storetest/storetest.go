@@ -51,7 +51,6 @@ func Run(t *testing.T, newStore func(t *testing.T) training.Store) {
 	t.Run("PutSnapshots", func(t *testing.T) { testPutSnapshots(t, newStore) })
 	t.Run("FormEntries", func(t *testing.T) { testFormEntries(t, newStore) })
 	t.Run("ChangeFeed", func(t *testing.T) { testChangeFeed(t, newStore) })
-	t.Run("Jobs", func(t *testing.T) { testJobs(t, newStore) })
 	t.Run("Rollups", func(t *testing.T) { testRollups(t, newStore) })
 	t.Run("RollupsRetried", func(t *testing.T) { testRollupsRetried(t, newStore) })
 	t.Run("Docs", func(t *testing.T) { testDocs(t, newStore) })

@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// Doc is one small JSON document kept by a DocStore: the classes and call-ups of 调训 and the
-// subscriptions, deliveries and outbox of notices (docs/api.md “Classes and notices”). Kind
+// Doc is one small JSON document kept by a DocStore: the classes and call-ups of 调训, the
+// subscriptions, deliveries and outbox of notices (docs/api.md “Classes and notices”) and the
+// progress of recompute jobs. Kind
 // names the collection, ID the document within it (ids sort as byte strings).
 type Doc struct {
 	Kind    string          `json:"kind"`
@@ -23,6 +24,7 @@ const (
 	DocSubscription = "subscription" // id: subscription_id → Subscription
 	DocDelivery     = "delivery"     // id: subscription_id/delivery_id → Delivery (the delivery log)
 	DocDue          = "due"          // id: subscription_id/delivery_id → Due (the outbox)
+	DocJob          = "job"          // id: job_id → Job (a full recompute's progress)
 )
 
 // DocStore keeps documents under optimistic concurrency. It is what the 调训 and notice features

@@ -1,9 +1,6 @@
 package training
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // JobState is where a background job stands.
 type JobState string
@@ -36,7 +33,7 @@ type Job struct {
 	CreatedAt time.Time    `json:"created_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
 	// ExpiresAt is UpdatedAt + JobRetention: from then on the job reads as not found, and the
-	// stores delete it (DynamoDB's TTL on expires_at; the embedded store's daily sweep).
+	// sweep after a full recompute deletes it.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	Version   int64     `json:"version"`
 }
@@ -58,25 +55,4 @@ type JobSegment struct {
 	Done     int    `json:"done"`
 	Failed   int    `json:"failed"`
 	Finished bool   `json:"finished,omitempty"`
-}
-
-// JobStore keeps the progress of background jobs. The segments of one job save their
-// checkpoints concurrently, so a put is conditional on the version read.
-type JobStore interface {
-	// PutJob stores j under optimistic concurrency, as PutCadre: with expectVersion 0 the job must
-	// not exist yet, otherwise its stored Version must equal expectVersion; either failing returns
-	// ECONFLICT and changes nothing. j.ID must not be empty (EINVALID). The stored (and returned)
-	// Version is expectVersion+1.
-	PutJob(ctx context.Context, j Job, expectVersion int64) (Job, error)
-
-	// GetJob returns the job, or ENOTFOUND. An expired job the store has not deleted yet is
-	// returned as it is (callers check Expired).
-	GetJob(ctx context.Context, id string) (Job, error)
-}
-
-// JobSweeper is implemented by a store that deletes expired jobs itself when asked (the embedded
-// store; DynamoDB deletes them by TTL).
-type JobSweeper interface {
-	// DeleteExpiredJobs deletes the jobs expired at now and returns how many.
-	DeleteExpiredJobs(ctx context.Context, now time.Time) (int, error)
 }

@@ -136,7 +136,6 @@ type Store interface {
 	FormStore
 	RollupStore
 	ChangeFeed
-	JobStore
 	DocStore
 	// Close releases the store; acknowledged writes are already durable.
 	Close() error
