@@ -292,6 +292,10 @@ func testClassValidation(t *testing.T, e *env) {
 	wantProblem(t, r, http.StatusBadRequest, "title", "institution")
 	wantProblem(t, e.do(t, req{method: "PUT", path: "/v1/subscriptions/" + e.id("s"), key: keyAdmin, body: map[string]any{
 		"url": "http://127.0.0.1:1/x", "events": []string{"digest.weekly"}, "description": "a\nb"}}), http.StatusBadRequest, "description")
+	// A subscription's signing secret is held to the platforms' rule (training.CheckWebhookSecret):
+	// whsec_ and the base64 of at least 32 bytes; 10 bytes were accepted before.
+	wantProblem(t, e.do(t, req{method: "PUT", path: "/v1/subscriptions/" + e.id("s"), key: keyAdmin, body: map[string]any{
+		"url": "http://127.0.0.1:1/x", "events": []string{"digest.weekly"}, "secret": "whsec_c2hvcnQtc2VjcmV0"}}), http.StatusBadRequest, "secret")
 	// hr may not subscribe.
 	wantProblem(t, e.do(t, req{method: "PUT", path: "/v1/subscriptions/" + e.id("s"), key: keyCQ, body: map[string]any{
 		"url": "http://127.0.0.1:1/x", "events": []string{"digest.weekly"}}}), http.StatusForbidden)

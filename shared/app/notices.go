@@ -41,7 +41,7 @@ type SubscriptionInput struct {
 }
 
 func newSecret() string {
-	b := make([]byte, 24)
+	b := make([]byte, training.MinSecretBytes)
 	_, _ = rand.Read(b)
 	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }
@@ -73,8 +73,8 @@ func checkSubscription(id string, in SubscriptionInput) training.Fields {
 	}
 	training.CheckTextField(&f, "description", in.Description, training.MaxTitleRunes, false)
 	if in.Secret != "" {
-		if _, err := standardwebhooks.NewWebhook(in.Secret); err != nil || !strings.HasPrefix(in.Secret, "whsec_") {
-			f.Add("secret", "must be whsec_ followed by base64")
+		if msg := training.CheckWebhookSecret(in.Secret); msg != "" {
+			f.Add("secret", "%s", msg)
 		}
 	}
 	return f

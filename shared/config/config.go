@@ -14,7 +14,6 @@ package config
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -46,9 +45,9 @@ type Config struct {
 	certKey   []byte
 }
 
-// MinSecretBytes is the shortest webhook secret (decoded) and plain API key accepted: a weak
-// configuration stops start-up instead of serving with a guessable secret.
-const MinSecretBytes = 32
+// MinSecretBytes is the shortest webhook secret (decoded; training.CheckWebhookSecret) and plain API
+// key accepted: a weak configuration stops start-up instead of serving with a guessable secret.
+const MinSecretBytes = training.MinSecretBytes
 
 // MinCertificateKeyBytes is the shortest certificate_key accepted (HMAC-SHA256 wants a key of at
 // least its output size).
@@ -115,15 +114,8 @@ func Parse(b []byte) (*Config, error) {
 			return nil, fmt.Errorf("config: platform %q needs at least one secret", id)
 		}
 		for i, s := range p.Secrets {
-			if !strings.HasPrefix(s, "whsec_") {
-				return nil, fmt.Errorf("config: platform %q secret %d must start with whsec_", id, i)
-			}
-			raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
-			if err != nil {
-				return nil, fmt.Errorf("config: platform %q secret %d: not base64", id, i)
-			}
-			if len(raw) < MinSecretBytes {
-				return nil, fmt.Errorf("config: platform %q secret %d has %d bytes; at least %d random bytes are required (make one with: printf 'whsec_%%s\\n' \"$(openssl rand -base64 32)\")", id, i, len(raw), MinSecretBytes)
+			if msg := training.CheckWebhookSecret(s); msg != "" {
+				return nil, fmt.Errorf("config: platform %q secret %d %s", id, i, msg)
 			}
 			wh, err := standardwebhooks.NewWebhook(s)
 			if err != nil {

@@ -1,6 +1,7 @@
 package training
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"unicode"
@@ -33,6 +34,25 @@ func CheckText(f *Fields, field, s string) {
 			return
 		}
 	}
+}
+
+// MinSecretBytes is the shortest signing secret (decoded) accepted for webhooks, both ways: a
+// platform's (the configuration) and a subscription's. Standard Webhooks secrets are 24 to 64 bytes;
+// 32 is HMAC-SHA256's output size.
+const MinSecretBytes = 32
+
+// CheckWebhookSecret says what is wrong with a Standard Webhooks signing secret — whsec_ and the
+// base64 of at least MinSecretBytes random bytes — or "" when nothing is: the one check of the
+// platforms' secrets (shared/config) and of the subscriptions' (PUT /v1/subscriptions).
+func CheckWebhookSecret(s string) string {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+	switch {
+	case !strings.HasPrefix(s, "whsec_") || err != nil:
+		return "must be whsec_ followed by base64"
+	case len(raw) < MinSecretBytes:
+		return fmt.Sprintf("has %d bytes; at least %d random bytes are required (make one with: printf 'whsec_%%s\\n' \"$(openssl rand -base64 32)\")", len(raw), MinSecretBytes)
+	}
+	return ""
 }
 
 // CheckTextField is the one check of a free-text field (names, titles, reasons, descriptions):
