@@ -68,7 +68,7 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 		entries, firstEntry = entries[:0], -1
 		return nil
 	}
-	var facts []training.Facts
+	var facts []training.FactsUpdate
 	firstFacts := -1 // the change whose cadre's facts are the first in facts
 	flush := func() error {
 		if err := flushEntries(); err != nil {
@@ -79,7 +79,7 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 			if firstPending >= 0 && firstPending < first {
 				first = firstPending
 			}
-			if err := s.Store.PutFacts(ctx, facts...); err != nil {
+			if err := s.putFacts(ctx, facts); err != nil {
 				return &ChangeFailure{Index: first, Err: fmt.Errorf("store report facts: %w", err)}
 			}
 			facts, firstFacts = facts[:0], -1

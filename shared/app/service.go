@@ -374,16 +374,37 @@ type CadreLoader interface {
 	LoadCadre(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, error)
 }
 
+// FactsLoader is a CadreLoader that also hands over the cadre's stored report facts (by year) in
+// the same read, and stores facts given with what it handed over (PutFactsKnown: no second read).
+// The DynamoDB store does: the facts items lie in the range of its one Query.
+type FactsLoader interface {
+	LoadCadreFacts(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, map[int]training.Facts, error)
+	PutFactsKnown(ctx context.Context, us ...training.FactsUpdate) error
+}
+
+// putFacts stores a batch's facts: with the stored ones the store handed over (FactsLoader), or
+// with PutFacts.
+func (s *Service) putFacts(ctx context.Context, us []training.FactsUpdate) error {
+	if l, ok := s.Store.(FactsLoader); ok {
+		return l.PutFactsKnown(ctx, us...)
+	}
+	fs := make([]training.Facts, len(us))
+	for i, u := range us {
+		fs[i] = u.Facts
+	}
+	return s.Store.PutFacts(ctx, fs...)
+}
+
 // evaluateForRecompute evaluates the stored cadre as of asOf, without explanations (what a
 // snapshot keeps), and returns the cadre, and the stored snapshot when the store hands it over
 // in the same read (CadreLoader: storedKnown). Every recompute goes through it, so it also brings
 // the cadre's report facts (and with them the unit rollups) up to date from the records it read:
 // those of the evaluation and of the facts (recomputeSpan).
 func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf training.Date) (st training.Status, c training.Cadre, stored *training.Status, storedKnown bool, err error) {
-	var facts []training.Facts
+	var facts []training.FactsUpdate
 	st, c, stored, storedKnown, err = s.evaluateCollect(ctx, cadreID, asOf, &facts)
 	if err == nil {
-		err = s.Store.PutFacts(ctx, facts...)
+		err = s.putFacts(ctx, facts)
 	}
 	if err != nil {
 		return training.Status{}, c, nil, false, err
@@ -393,9 +414,15 @@ func (s *Service) evaluateForRecompute(ctx context.Context, cadreID string, asOf
 
 // evaluateCollect is evaluateForRecompute that appends the cadre's facts to *facts instead of
 // storing them, so a fan-out stores a batch's facts in one PutFacts.
-func (s *Service) evaluateCollect(ctx context.Context, cadreID string, asOf training.Date, facts *[]training.Facts) (st training.Status, c training.Cadre, stored *training.Status, storedKnown bool, err error) {
-	var recs []training.Record
-	if l, ok := s.Store.(CadreLoader); ok {
+func (s *Service) evaluateCollect(ctx context.Context, cadreID string, asOf training.Date, facts *[]training.FactsUpdate) (st training.Status, c training.Cadre, stored *training.Status, storedKnown bool, err error) {
+	var (
+		recs        []training.Record
+		storedFacts map[int]training.Facts // nil: not handed over
+	)
+	if l, ok := s.Store.(FactsLoader); ok {
+		c, recs, stored, storedFacts, err = l.LoadCadreFacts(ctx, cadreID)
+		storedKnown = true
+	} else if l, ok := s.Store.(CadreLoader); ok {
 		c, recs, stored, err = l.LoadCadre(ctx, cadreID)
 		storedKnown = true
 	} else {
@@ -413,7 +440,13 @@ func (s *Service) evaluateCollect(ctx context.Context, cadreID string, asOf trai
 	if err != nil {
 		return training.Status{}, c, nil, false, err
 	}
-	*facts = append(*facts, fs...)
+	for _, f := range fs {
+		u := training.FactsUpdate{Facts: f, StoredKnown: storedFacts != nil}
+		if old, ok := storedFacts[f.Year]; ok {
+			u.Stored = &old
+		}
+		*facts = append(*facts, u)
+	}
 	return st, c, stored, storedKnown, nil
 }
 
@@ -616,7 +649,7 @@ func (s *Service) recomputeBatches(ctx context.Context, batches <-chan []string,
 			for ids := range batches {
 				sts = sts[:0]
 				var (
-					facts     []training.Facts
+					facts     []training.FactsUpdate
 					evaluated []string
 				)
 				done := 0
@@ -647,7 +680,7 @@ func (s *Service) recomputeBatches(ctx context.Context, batches <-chan []string,
 				}
 				// The batch's report facts first, in one write: a cadre counts as recomputed only
 				// once its facts and its snapshot are stored.
-				if err := s.Store.PutFacts(ctx, facts...); err != nil {
+				if err := s.putFacts(ctx, facts); err != nil {
 					for _, id := range evaluated {
 						fail(id, fmt.Errorf("store report facts: %w", err))
 					}

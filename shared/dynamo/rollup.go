@@ -24,7 +24,7 @@ import (
 
 // Facts and unit rollups (training.RollupStore), docs/dynamodb.md “Unit reports”:
 //
-//	pk CADRE#<id>       sk FACTS#<year>            the cadre's facts of the year (GetFacts)
+//	pk CADRE#<id>       sk REPORT#<year>           the cadre's facts of the year (GetFacts, LoadCadreFacts)
 //	pk FACTS#<year>     sk <unit>\x1f<id>          the same facts, listed by unit (ListFacts)
 //	pk MAKEUP#<year>    sk <unit>\x1f<id>          the same facts, for cadres on the 补训 list
 //	pk ROLLUP#<year>#<n> sk <unit>                 one of the unit's RollupShards counter items, one number
@@ -39,7 +39,7 @@ const (
 	typeFacts        = "facts"
 	typeFactsListing = "facts_listing"
 	typeRollup       = "rollup"
-	factsSKPrefix    = "FACTS#"
+	factsSKPrefix    = "REPORT#" // between the records (REC#) and STATUS: LoadCadreFacts reads them
 	factsPKPrefix    = "FACTS#"
 	makeupPKPrefix   = "MAKEUP#"
 	rollupPKPrefix   = "ROLLUP#"
@@ -124,9 +124,19 @@ func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[
 // item) is read again and retried on another counter shard: a retried or replayed batch finds its
 // facts stored and moves no counter twice.
 func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
-	latest := map[factsKey]training.Facts{} // one write per cadre and year: the latest computation
+	us := make([]training.FactsUpdate, len(fs))
+	for i, f := range fs {
+		us[i] = training.FactsUpdate{Facts: f}
+	}
+	return s.PutFactsKnown(ctx, us...)
+}
+
+// PutFactsKnown is PutFacts with the stored facts as LoadCadreFacts handed them over, where known
+// (app.FactsLoader): those cadres' facts are not read again unless a condition fails.
+func (s *Store) PutFactsKnown(ctx context.Context, us ...training.FactsUpdate) error {
+	latest := map[factsKey]training.FactsUpdate{} // one write per cadre and year: the latest computation
 	var order []factsKey
-	for _, f := range fs {
+	for _, f := range us {
 		if f.CadreID == "" || f.Year < 1 || f.Year > 9999 {
 			return training.Errorf(training.EINVALID, "facts need a cadre id and a year")
 		}
@@ -139,7 +149,7 @@ func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 			latest[k] = f
 		}
 	}
-	want := make([]training.Facts, 0, len(order))
+	want := make([]training.FactsUpdate, 0, len(order))
 	for _, k := range order {
 		want = append(want, latest[k])
 	}
@@ -162,8 +172,22 @@ const factsChunkItems = 100
 // putFactsChunks reads the stored facts of fs's cadres and writes those that changed: first each
 // one's listing and 补训 items (putListings), then the facts items and counters, a chunk per
 // transaction. retry says fs are a cancelled chunk's, whose listing items were written.
-func (s *Store) putFactsChunks(ctx context.Context, fs []training.Facts, attempt int) error {
+func (s *Store) putFactsChunks(ctx context.Context, us []training.FactsUpdate, attempt int) error {
 	stored := map[string]map[int]training.Facts{}
+	for _, u := range us {
+		if u.StoredKnown {
+			if stored[u.CadreID] == nil {
+				stored[u.CadreID] = map[int]training.Facts{}
+			}
+			if u.Stored != nil {
+				stored[u.CadreID][u.Year] = *u.Stored
+			}
+		}
+	}
+	fs := make([]training.Facts, len(us))
+	for i, u := range us {
+		fs[i] = u.Facts
+	}
 	for _, f := range fs {
 		if _, ok := stored[f.CadreID]; ok {
 			continue
@@ -201,7 +225,11 @@ func (s *Store) putFactsChunks(ctx context.Context, fs []training.Facts, attempt
 		case errors.As(err, &tce) && attempt < maxFactsRetries:
 			// Some facts changed since they were read, or another transaction held a counter
 			// item: read this chunk's facts again and retry on another counter shard.
-			if err := s.putFactsChunks(ctx, chunk, attempt+1); err != nil {
+			again := make([]training.FactsUpdate, len(chunk))
+			for i, f := range chunk {
+				again[i] = training.FactsUpdate{Facts: f}
+			}
+			if err := s.putFactsChunks(ctx, again, attempt+1); err != nil {
 				return err
 			}
 		case err != nil:

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/storetest"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -87,5 +89,63 @@ func TestRetriedStreamBatchKeepsReports(t *testing.T) {
 			handle(name, step.part)
 			check(name)
 		}
+	}
+}
+
+// TestPutFactsKnownStale: facts handed over by LoadCadreFacts may be stale by the time the batch
+// is stored (another recompute wrote in between). The write is conditioned on them, so a stale
+// view is read again instead of moving the counters from the wrong facts: each unit's rollup
+// stays the sum of its cadres' stored facts, and the cadre is listed once, where it is.
+func TestPutFactsKnownStale(t *testing.T) {
+	MustLocal(t)
+	ctx := context.Background()
+	s := MustStore(t)
+	const y = 2026
+	a := storetest.NewFacts("k-a", "cn/js", y, training.StateOnTrack, storetest.T0)
+	b := storetest.NewFacts("k-b", "cn/js", y, training.StateMet, storetest.T0)
+	if err := s.PutFacts(ctx, a, b); err != nil {
+		t.Fatal(err)
+	}
+	a2 := a
+	a2.Unit, a2.Overall, a2.ComputedAt = "cn/js/nanjing", training.StateMet, storetest.T0.Add(time.Minute)
+	b2 := b
+	b2.OnlineHours, b2.ComputedAt = 9999, storetest.T0.Add(time.Minute)
+	older := b
+	older.OnlineHours--
+	for _, tc := range []struct {
+		name string
+		u    training.FactsUpdate
+	}{
+		{"nothing stored, says the loader", training.FactsUpdate{Facts: a2, StoredKnown: true}},
+		{"an older version stored, says the loader", training.FactsUpdate{Facts: b2, Stored: &older, StoredKnown: true}},
+	} {
+		if err := s.PutFactsKnown(ctx, tc.u); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+	}
+	want := map[string]training.Tally{"cn/js": b2.Tally(), "cn/js/nanjing": a2.Tally()}
+	rs, err := s.ListRollups(ctx, y, "cn/js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]training.Tally{}
+	for _, r := range rs {
+		if len(r.Tally) > 0 {
+			got[r.Unit] = r.Tally
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rollups = %v, want %v", got, want)
+	}
+	page, _, err := s.ListFacts(ctx, y, "cn/js", nil, 10, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, f := range page {
+		listed = append(listed, f.Unit+"|"+f.CadreID)
+	}
+	if want := []string{"cn/js|k-b", "cn/js/nanjing|k-a"}; !reflect.DeepEqual(listed, want) {
+		t.Errorf("listed %v, want %v", listed, want)
 	}
 }

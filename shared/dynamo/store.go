@@ -342,53 +342,66 @@ func sortRecords(recs []training.Record) {
 	})
 }
 
-// LoadCadre reads what a recompute needs of one cadre with one strongly consistent Query of its
-// partition, sort keys PROFILE through STATUS: the profile, every record (REC#…, between the two)
-// and the stored snapshot (nil when none). Form entries (FORM#…) sort before PROFILE and are not
-// read. An unknown cadre is ENOTFOUND.
+// LoadCadre is LoadCadreFacts without the facts.
 func (s *Store) LoadCadre(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, error) {
+	c, recs, snap, _, err := s.LoadCadreFacts(ctx, cadreID)
+	return c, recs, snap, err
+}
+
+// LoadCadreFacts reads what a recompute needs of one cadre with one strongly consistent Query of
+// its partition, sort keys PROFILE through STATUS: the profile, every record (REC#…), the report
+// facts of each year (REPORT#…, after the records) and the stored snapshot (nil when none). Form
+// entries (FORM#…) sort before PROFILE and are not read. An unknown cadre is ENOTFOUND.
+func (s *Store) LoadCadreFacts(ctx context.Context, cadreID string) (training.Cadre, []training.Record, *training.Status, map[int]training.Facts, error) {
 	kc := expression.Key(attrPK).Equal(expression.Value(cadrePK(cadreID))).
 		And(expression.Key(attrSK).Between(expression.Value(skProfile), expression.Value(skStatus)))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
-		return training.Cadre{}, nil, nil, fmt.Errorf("dynamo: build cadre query: %w", err)
+		return training.Cadre{}, nil, nil, nil, fmt.Errorf("dynamo: build cadre query: %w", err)
 	}
 	items, err := s.queryAll(ctx, fmt.Sprintf("cadre %q with records and snapshot", cadreID), expr)
 	if err != nil {
-		return training.Cadre{}, nil, nil, err
+		return training.Cadre{}, nil, nil, nil, err
 	}
 	var (
 		c     training.Cadre
 		found bool
 		recs  = make([]training.Record, 0, len(items))
 		snap  *training.Status
+		facts = map[int]training.Facts{}
 	)
 	for _, item := range items {
 		switch itemType(item) {
 		case typeCadre:
 			if c, err = unmarshalCadre(item); err != nil {
-				return training.Cadre{}, nil, nil, err
+				return training.Cadre{}, nil, nil, nil, err
 			}
 			found = true
 		case typeRecord:
 			r, err := unmarshalRecord(item)
 			if err != nil {
-				return training.Cadre{}, nil, nil, err
+				return training.Cadre{}, nil, nil, nil, err
 			}
 			recs = append(recs, r)
 		case typeStatus:
 			st, err := unmarshalStatus(cadreID, item)
 			if err != nil {
-				return training.Cadre{}, nil, nil, err
+				return training.Cadre{}, nil, nil, nil, err
 			}
 			snap = &st
+		case typeFacts:
+			f, err := unmarshalFacts(item)
+			if err != nil {
+				return training.Cadre{}, nil, nil, nil, err
+			}
+			facts[f.Year] = f
 		}
 	}
 	if !found {
-		return training.Cadre{}, nil, nil, training.Errorf(training.ENOTFOUND, "cadre %q not found", cadreID)
+		return training.Cadre{}, nil, nil, nil, training.Errorf(training.ENOTFOUND, "cadre %q not found", cadreID)
 	}
 	sortRecords(recs)
-	return c, recs, snap, nil
+	return c, recs, snap, facts, nil
 }
 
 // VoidRecord updates the record item on condition that it is still active.

@@ -209,6 +209,16 @@ type UnitRollup struct {
 	Tally Tally  `json:"tally"`
 }
 
+// FactsUpdate is facts to store with the facts stored for their cadre and year as the caller
+// read them (StoredKnown; Stored nil: none), so that a store that handed them over with the
+// cadre's records (the DynamoDB store's LoadCadreFacts) need not read them again. A store still
+// writes on the condition that they are what it holds, and reads them again when they are not.
+type FactsUpdate struct {
+	Facts
+	Stored      *Facts
+	StoredKnown bool
+}
+
 // FactsCursor is where a listing of facts continues: after (Unit, CadreID).
 type FactsCursor struct {
 	Unit    string `json:"u"`
