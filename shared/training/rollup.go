@@ -233,10 +233,12 @@ type RollupStore interface {
 	// PutFacts stores each f as its cadre's facts of f.Year, unless the stored ones have a later
 	// ComputedAt or say the same (Same): then that f changes nothing. In the same atomic step it
 	// moves the cadre's contribution in the unit rollups: the stored facts' Tally is taken from
-	// their unit's rollup and f's added to f.Unit's, and the cadre's 补训 entry follows f.Makeup.
-	// So every UnitRollup is at all times the sum of the stored facts of its unit. A store may
-	// write several facts in one step (the embedded store: one transaction); on error any subset
-	// may have been written, each whole.
+	// their unit's rollup and f's added to f.Unit's. So every UnitRollup is at all times the sum
+	// of the stored facts of its unit, however often a batch is written again. The listings
+	// (ListFacts, the 补训 entry following f.Makeup) are brought in line no later than that step
+	// (the DynamoDB store writes them just before it). A store may write several facts in one
+	// step (the embedded store: one transaction; DynamoDB: a chunk per transaction); on error
+	// any subset may have been written, each whole.
 	PutFacts(ctx context.Context, fs ...Facts) error
 
 	// ListFacts returns up to limit facts of the year in the unit subtree (by whole segments, ""
