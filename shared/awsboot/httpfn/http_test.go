@@ -17,7 +17,6 @@ import (
 	"github.com/cadre-training/cadretrain/shared/httpapi"
 )
 
-var quiet = slog.New(slog.DiscardHandler)
 
 func demoConfig(t *testing.T) *config.Source {
 	t.Helper()
