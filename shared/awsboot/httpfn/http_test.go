@@ -17,7 +17,6 @@ import (
 	"github.com/cadre-training/cadretrain/shared/httpapi"
 )
 
-
 func demoConfig(t *testing.T) *config.Source {
 	t.Helper()
 	cfg, err := config.LoadFile("../../../config/demo.json")
