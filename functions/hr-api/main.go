@@ -5,7 +5,6 @@ package main
 import (
 	"github.com/cadre-training/cadretrain/shared/awsboot/httpfn"
 	"github.com/cadre-training/cadretrain/shared/httpapi"
-	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 )
 
-func main() { httpfn.HTTP(httpapi.HRAPI, xlsx.Write) }
+func main() { httpfn.HTTP(httpapi.HRAPI, httpfn.RemoteXLSX) }

@@ -7,4 +7,4 @@ import (
 	"github.com/cadre-training/cadretrain/shared/httpapi"
 )
 
-func main() { httpfn.HTTP(httpapi.IngestCompletions, nil) }
+func main() { httpfn.HTTP(httpapi.IngestCompletions, httpfn.NoXLSX) }

@@ -7,4 +7,4 @@ import (
 	"github.com/cadre-training/cadretrain/shared/httpapi"
 )
 
-func main() { httpfn.HTTP(httpapi.RecordSelfStudy, nil) }
+func main() { httpfn.HTTP(httpapi.RecordSelfStudy, httpfn.NoXLSX) }

@@ -204,7 +204,7 @@ func (a *API) digest(c *call) (int, any, error) {
 	if a.d.XLSX == nil {
 		return 0, nil, training.Errorf(training.EUNSUPPORTED, "this function does not render xlsx")
 	}
-	b, err := a.d.XLSX(app.DigestSheets(dg)...)
+	b, err := a.d.XLSX(c.ctx(), app.DigestSheets(dg)...)
 	if err != nil {
 		return 0, nil, fmt.Errorf("render digest: %w", err)
 	}

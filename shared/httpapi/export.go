@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"mime"
 	"net/http"
@@ -54,9 +55,9 @@ func exportFormat(r *http.Request, errs *training.Fields) string {
 }
 
 // writeSheet answers s in format (csv or xlsx) as an attachment. xlsx is rendered by the
-// program's xlsx writer (Deps.XLSX: the server and hr-api have one; no other function serves an
-// export).
-func (a *API) writeSheet(w http.ResponseWriter, format string, s *sheet.Sheet) error {
+// program's xlsx writer (Deps.XLSX: the server's is excelize, hr-api's the render-xlsx function;
+// no other function serves an export).
+func (a *API) writeSheet(ctx context.Context, w http.ResponseWriter, format string, s *sheet.Sheet) error {
 	var (
 		body []byte
 		ct   string
@@ -72,7 +73,7 @@ func (a *API) writeSheet(w http.ResponseWriter, format string, s *sheet.Sheet) e
 		if a.d.XLSX == nil {
 			return training.Errorf(training.EUNSUPPORTED, "this function does not render xlsx; ask for format=csv")
 		}
-		b, err := a.d.XLSX(s)
+		b, err := a.d.XLSX(ctx, s)
 		if err != nil {
 			return err
 		}

@@ -44,8 +44,8 @@ type Deps struct {
 	Log *slog.Logger
 	// Metrics receives CloudWatch Embedded Metric Format counts (nil: none).
 	Metrics *obs.Metrics
-	// XLSX renders xlsx exports (shared/sheet/xlsx.Write); nil where no export is served, so a
-	// function that serves none links no xlsx writer.
+	// XLSX renders xlsx exports (shared/sheet/xlsx.Write in cadred, sheet.Remote in hr-api); nil
+	// where no export is served.
 	XLSX sheet.XLSX
 }
 

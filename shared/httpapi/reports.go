@@ -45,7 +45,7 @@ func (a *API) exportSheet(c *call, format string, s *sheet.Sheet) (int, any, err
 	if len(s.Rows) > MaxExportRows {
 		return 0, nil, training.Errorf(training.ETOOLARGE, "the export has more than %d rows; narrow the unit or the filter", MaxExportRows)
 	}
-	if err := a.writeSheet(c.w, format, s); err != nil {
+	if err := a.writeSheet(c.ctx(), c.w, format, s); err != nil {
 		return 0, nil, err
 	}
 	return 0, nil, nil

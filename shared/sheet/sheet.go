@@ -5,6 +5,7 @@ package sheet
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 
@@ -22,8 +23,9 @@ type Sheet struct {
 // Add appends a row.
 func (s *Sheet) Add(cells ...any) { s.Rows = append(s.Rows, cells) }
 
-// XLSX renders sheets as one xlsx workbook, a worksheet each (shared/sheet/xlsx.Write).
-type XLSX func(sheets ...*Sheet) ([]byte, error)
+// XLSX renders sheets as one xlsx workbook, a worksheet each: shared/sheet/xlsx.Write in the
+// program, or Remote, which has the render-xlsx function do it (hr-api).
+type XLSX func(ctx context.Context, sheets ...*Sheet) ([]byte, error)
 
 // CellText is a cell as text: 是/否 for booleans, dates as YYYY-MM-DD, 学时 exactly.
 func CellText(v any) string {

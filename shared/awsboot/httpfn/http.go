@@ -5,7 +5,9 @@ package httpfn
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -20,23 +22,42 @@ import (
 // HTTPHandler is an API Gateway HTTP API (payload 2.0) handler.
 type HTTPHandler = func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
+// Exports says how a function renders the xlsx exports of its routes.
+type Exports int
+
+const (
+	// NoXLSX: the function serves no xlsx export (an xlsx request is refused; CSV is served).
+	NoXLSX Exports = iota
+	// RemoteXLSX: the render-xlsx function renders them, invoked synchronously; its name is in
+	// XLSX_FUNCTION_NAME (hr-api). No function links excelize but render-xlsx.
+	RemoteXLSX
+)
+
 // HTTP runs a function that serves only its own routes of the API (hr-api, record-self-study,
 // ingest-completions).
-// render renders xlsx exports: hr-api passes shared/sheet/xlsx.Write; the other functions serve
-// no export and pass nil, so they do not link excelize.
-func HTTP(fn httpapi.Function, render sheet.XLSX) {
-	awsboot.Start(fn.Name, Build(fn, render, nil))
+func HTTP(fn httpapi.Function, exports Exports) {
+	awsboot.Start(fn.Name, Build(fn, exports, nil))
 }
 
 // Build builds the function's API Gateway handler over its routes; jobs, when not nil, starts the
 // recompute jobs of POST /v1/recompute (recompute-quota).
-func Build(fn httpapi.Function, render sheet.XLSX, jobs func(*awsboot.Env) app.JobStarter) func(context.Context, *awsboot.Env) (HTTPHandler, error) {
+func Build(fn httpapi.Function, exports Exports, jobs func(*awsboot.Env) app.JobStarter) func(context.Context, *awsboot.Env) (HTTPHandler, error) {
 	return func(ctx context.Context, e *awsboot.Env) (HTTPHandler, error) {
 		src, err := e.ConfigSource(ctx)
 		if err != nil {
 			return nil, err
 		}
-		d := httpapi.Deps{Service: e.Svc, Config: src, StoreKind: "dynamodb", Log: e.Log, Metrics: e.Metrics, XLSX: render}
+		d := httpapi.Deps{Service: e.Svc, Config: src, StoreKind: "dynamodb", Log: e.Log, Metrics: e.Metrics}
+		if exports == RemoteXLSX {
+			name := os.Getenv("XLSX_FUNCTION_NAME")
+			if name == "" {
+				return nil, fmt.Errorf("XLSX_FUNCTION_NAME (the render-xlsx function) is not set")
+			}
+			inv := awsboot.NewInvoker(e.AWS)
+			d.XLSX = sheet.Remote(func(ctx context.Context, payload []byte) ([]byte, error) {
+				return inv.Invoke(ctx, name, false, payload)
+			})
+		}
 		if jobs != nil {
 			d.Jobs = jobs(e)
 		}

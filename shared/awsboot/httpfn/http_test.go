@@ -61,7 +61,7 @@ func TestHTTPAdapter(t *testing.T) {
 // reason instead of serving requests half-built.
 func TestColdStartFailsFast(t *testing.T) {
 	t.Setenv("TABLE_NAME", "")
-	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, nil, nil)); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
+	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, NoXLSX, nil)); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
 		t.Fatalf("without TABLE_NAME: %v", err)
 	}
 	t.Setenv("TABLE_NAME", "t")
@@ -70,11 +70,11 @@ func TestColdStartFailsFast(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	t.Setenv("CADRE_CONFIG_SECRET", "")
 	t.Setenv("CADRE_CONFIG", "")
-	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, nil, nil)); err == nil || !strings.Contains(err.Error(), "CADRE_CONFIG") {
+	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, NoXLSX, nil)); err == nil || !strings.Contains(err.Error(), "CADRE_CONFIG") {
 		t.Fatalf("without configuration: %v", err)
 	}
 	t.Setenv("CADRE_CONFIG", filepath.Join(t.TempDir(), "missing.json"))
-	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, nil, nil)); err == nil {
+	if _, err := awsboot.Wire(context.Background(), "hr-api", Build(httpapi.HRAPI, NoXLSX, nil)); err == nil {
 		t.Fatal("a missing configuration file was accepted")
 	}
 	// write-form-entries needs no configuration: it wires without one.

@@ -40,7 +40,7 @@ func buildRecompute(ctx context.Context, e *awsboot.Env) (func(context.Context, 
 		inv := &selfInvoker{lambda: awsboot.NewInvoker(e.AWS), function: fn}
 		jobs, r.steps = inv, inv
 	}
-	h, err := httpfn.Build(httpapi.RecomputeQuota, nil, func(*awsboot.Env) app.JobStarter { return jobs })(ctx, e)
+	h, err := httpfn.Build(httpapi.RecomputeQuota, httpfn.NoXLSX, func(*awsboot.Env) app.JobStarter { return jobs })(ctx, e)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@
 package xlsx
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 var _ sheet.XLSX = Write
 
 // Write renders the sheets as one workbook, a worksheet each.
-func Write(sheets ...*sheet.Sheet) ([]byte, error) {
+func Write(_ context.Context, sheets ...*sheet.Sheet) ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
 	for i, s := range sheets {
