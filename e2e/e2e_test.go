@@ -26,6 +26,7 @@ import (
 	"github.com/cadre-training/cadretrain/shared/bolt"
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
 	"github.com/cadre-training/cadretrain/shared/server"
 	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 	"github.com/cadre-training/cadretrain/shared/training"
@@ -94,7 +95,7 @@ func startServer(t *testing.T, kind string, opts ...func(*server.Options)) *env 
 			}
 			t.Skip("DYNAMODB_ENDPOINT is not set (scripts/dynamodb-local.sh run -- go test ./e2e)")
 		}
-		db, streams := dynamo.LocalClients(endpoint)
+		db, streams := streamfeed.LocalClients(endpoint)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := dynamo.CreateTable(ctx, db, table); err != nil {
@@ -105,7 +106,7 @@ func startServer(t *testing.T, kind string, opts ...func(*server.Options)) *env 
 				t.Errorf("delete table %s: %v", table, err)
 			}
 		})
-		store = dynamo.New(db, streams, table)
+		store = streamfeed.NewStore(db, streams, table)
 	}
 	o := server.Options{
 		Addr:         "127.0.0.1:0",

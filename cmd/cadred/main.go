@@ -34,6 +34,7 @@ import (
 	"github.com/cadre-training/cadretrain/shared/bolt"
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
 	"github.com/cadre-training/cadretrain/shared/server"
 	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 	"github.com/cadre-training/cadretrain/shared/training"
@@ -113,12 +114,12 @@ func (f serverFlags) open(ctx context.Context, log *slog.Logger) (training.Store
 		if *f.endpoint == "" {
 			return nil, fmt.Errorf("-store dynamodb needs -dynamodb-endpoint (or DYNAMODB_ENDPOINT)")
 		}
-		db, streams := dynamo.LocalClients(*f.endpoint)
+		db, streams := streamfeed.LocalClients(*f.endpoint)
 		if err := dynamo.EnsureTable(ctx, db, *f.table); err != nil {
 			return nil, err
 		}
 		log.Info("dynamodb store", "endpoint", *f.endpoint, "table", *f.table)
-		return dynamo.New(db, streams, *f.table), nil
+		return streamfeed.NewStore(db, streams, *f.table), nil
 	}
 	return nil, fmt.Errorf("-store must be embedded or dynamodb, not %q", *f.storeKind)
 }

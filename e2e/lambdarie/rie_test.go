@@ -49,6 +49,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
@@ -888,7 +889,7 @@ func TestFunctionsUnderRIE(t *testing.T) {
 			t.Errorf("delete table %s: %v", table, err)
 		}
 	})
-	store := dynamo.New(db, streams, table)
+	store := streamfeed.NewStore(db, streams, table)
 
 	tmpl, schedule := readTemplate(t, table)
 	fn := map[string]*function{}

@@ -65,7 +65,7 @@ func startAfter(ranges []string, cursor string) ([]string, *cadreCursor, error) 
 		return ranges, nil, nil
 	}
 	var c cadreCursor
-	if err := decodeCursor(cursor, &c); err != nil {
+	if err := DecodeCursor(cursor, &c); err != nil {
 		return nil, nil, err
 	}
 	for len(ranges) > 0 && !strings.HasPrefix(c.GSI1SK, ranges[0]) {
@@ -171,7 +171,7 @@ func (s *Store) listCadres(ctx context.Context, shards []int, unitPrefix, cursor
 	if len(items) > limit {
 		items = items[:limit]
 		last := items[limit-1]
-		next = encodeCursor(cadreCursor{PK: last.PK, SK: last.SK, GSI1PK: last.GSI1PK, GSI1SK: last.GSI1SK})
+		next = EncodeCursor(cadreCursor{PK: last.PK, SK: last.SK, GSI1PK: last.GSI1PK, GSI1SK: last.GSI1SK})
 	}
 	cadres := make([]training.Cadre, 0, len(items))
 	for _, it := range items {

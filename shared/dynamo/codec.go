@@ -70,9 +70,9 @@ func FromEventAttribute(v events.DynamoDBAttributeValue) (types.AttributeValue, 
 	return nil, fmt.Errorf("unsupported event attribute type %d", v.DataType())
 }
 
-// changeFromImages makes the Change of a stream record, or reports false when the item is not
+// ChangeFromImages makes the Change of a stream record, or reports false when the item is not
 // a training record (cadre, snapshot, form entry, record key) or the event is not INSERT/MODIFY.
-func changeFromImages(eventName, seq string, at time.Time, oldImg, newImg map[string]types.AttributeValue) (training.Change, bool, error) {
+func ChangeFromImages(eventName, seq string, at time.Time, oldImg, newImg map[string]types.AttributeValue) (training.Change, bool, error) {
 	var kind training.ChangeKind
 	switch eventName {
 	case string(training.ChangeInsert):
@@ -125,5 +125,5 @@ func ChangeFromEventRecord(r events.DynamoDBEventRecord) (training.Change, bool,
 	if err != nil {
 		return training.Change{}, false, fmt.Errorf("dynamo: event %s new image: %w", r.EventID, err)
 	}
-	return changeFromImages(r.EventName, r.Change.SequenceNumber, r.Change.ApproximateCreationDateTime.Time, oldImg, newImg)
+	return ChangeFromImages(r.EventName, r.Change.SequenceNumber, r.Change.ApproximateCreationDateTime.Time, oldImg, newImg)
 }

@@ -136,7 +136,7 @@ func (s *Store) ListDocs(ctx context.Context, kind, idPrefix, cursor string, lim
 	}
 	if cursor != "" {
 		var c docCursor
-		if err := decodeCursor(cursor, &c); err != nil {
+		if err := DecodeCursor(cursor, &c); err != nil {
 			return nil, "", err
 		}
 		if c.PK != docPK(kind) {
@@ -157,7 +157,7 @@ func (s *Store) ListDocs(ctx context.Context, kind, idPrefix, cursor string, lim
 			}
 			if len(out) == limit {
 				last := out[len(out)-1]
-				return out, encodeCursor(docCursor{PK: docPK(kind), SK: last.ID}), nil
+				return out, EncodeCursor(docCursor{PK: docPK(kind), SK: last.ID}), nil
 			}
 			out = append(out, it.doc())
 		}

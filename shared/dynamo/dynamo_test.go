@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
 	"github.com/cadre-training/cadretrain/shared/storetest"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -28,7 +29,7 @@ func MustLocal(tb testing.TB) (*dynamodb.Client, *dynamodbstreams.Client) {
 		}
 		tb.Skip("DYNAMODB_ENDPOINT not set: run under scripts/dynamodb-local.sh run -- go test ...")
 	}
-	return dynamo.LocalClients(endpoint)
+	return streamfeed.LocalClients(endpoint)
 }
 
 var tableSeq atomic.Int64
@@ -49,7 +50,7 @@ func MustStore(tb testing.TB) *dynamo.Store {
 	if err := dynamo.CreateTable(ctx, db, name); err != nil {
 		tb.Fatal(err)
 	}
-	s := dynamo.New(db, streams, name)
+	s := streamfeed.NewStore(db, streams, name)
 	tb.Cleanup(func() {
 		s.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
 )
 
 // meter counts the DynamoDB requests a client makes, per operation, and the capacity units
@@ -274,11 +275,11 @@ func meteredStore(tb testing.TB, m *meter) *dynamo.Store {
 	tb.Helper()
 	base := MustStore(tb) // creates the table, deletes it at cleanup
 	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
-	db, streams := dynamo.LocalClients(endpoint)
+	db, streams := streamfeed.LocalClients(endpoint)
 	metered := dynamodb.New(db.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, m.add)
 	})
-	return dynamo.New(metered, streams, base.TableName())
+	return streamfeed.NewStore(metered, streams, base.TableName())
 }
 
 func (m *meter) String() string {

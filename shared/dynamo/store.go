@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,27 +18,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
 
 // Store is training.Store on a DynamoDB table made from TableInput.
 type Store struct {
-	db      *dynamodb.Client
-	streams *dynamodbstreams.Client
-	table   string
-
-	mu        sync.Mutex
-	streamARN string // the table's latest stream, looked up once
+	db    *dynamodb.Client
+	feed  training.ChangeFeed
+	table string
 }
 
 var _ training.Store = (*Store)(nil)
 
-// New returns a Store on table. streams may be nil when ReadChanges is not used (the Lambda
-// functions get changes from their event source mapping instead).
-func New(client *dynamodb.Client, streams *dynamodbstreams.Client, table string) *Store {
-	return &Store{db: client, streams: streams, table: table}
+// New returns a Store on table. feed reads its stream (shared/dynamo/streamfeed); nil when
+// ReadChanges is not used (the Lambda functions get changes from their event source mappings).
+func New(client *dynamodb.Client, feed training.ChangeFeed, table string) *Store {
+	return &Store{db: client, feed: feed, table: table}
 }
 
 // TableName is the table the store works on.
@@ -173,12 +168,14 @@ func (s *Store) putIf(ctx context.Context, what string, item map[string]types.At
 	return true, nil
 }
 
-func encodeCursor(v any) string {
+// EncodeCursor writes a page or feed position as an opaque cursor (base64url JSON).
+func EncodeCursor(v any) string {
 	b, _ := json.Marshal(v) // plain structs: cannot fail
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(cursor string, v any) error {
+// DecodeCursor reads a cursor EncodeCursor wrote into v; anything else is EINVALID.
+func DecodeCursor(cursor string, v any) error {
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err == nil {
 		dec := json.NewDecoder(strings.NewReader(string(b)))

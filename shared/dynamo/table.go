@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // TableInput is the one definition of the table: string keys pk/sk, the unit index gsi1
@@ -83,16 +81,4 @@ func DeleteTable(ctx context.Context, client *dynamodb.Client, name string) erro
 		return fmt.Errorf("dynamo: delete table %q: %w", name, err)
 	}
 	return nil
-}
-
-// LocalClients returns clients for DynamoDB Local at endpoint (e.g. http://127.0.0.1:8000) with
-// static dummy credentials and region; DynamoDB Local accepts any.
-func LocalClients(endpoint string) (*dynamodb.Client, *dynamodbstreams.Client) {
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("local", "local", "")),
-	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	st := dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	return db, st
 }

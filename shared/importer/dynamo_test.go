@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
 )
 
 // TestImportDynamoDB: issue 12 item 3 on DynamoDB Local (scripts/dynamodb-local.sh run -- go test
@@ -21,13 +22,13 @@ func TestImportDynamoDB(t *testing.T) {
 	if endpoint == "" {
 		t.Skip("DYNAMODB_ENDPOINT not set: run under scripts/dynamodb-local.sh run -- go test ...")
 	}
-	db, streams := dynamo.LocalClients(endpoint)
+	db, streams := streamfeed.LocalClients(endpoint)
 	table := fmt.Sprintf("cadretrain-import-test-%d", time.Now().UnixNano())
 	if err := dynamo.EnsureTable(ctx, db, table); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
-	store := dynamo.New(db, streams, table)
+	store := streamfeed.NewStore(db, streams, table)
 	svc := app.New(store)
 	svc.Now = func() time.Time { return time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC) }
 
