@@ -15,6 +15,7 @@
 package lambdarie
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -24,6 +25,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -73,9 +75,11 @@ const (
 	ingest      = "IngestCompletionsFunction"
 	formEntries = "WriteFormEntriesFunction"
 	recompute   = "RecomputeQuotaFunction"
+	renderXLSX  = "RenderXlsxFunction"
 )
 
-var functions = []string{hrAPI, selfStudy, ingest, formEntries, recompute}
+// renderXLSX starts before hrAPI, which invokes it for its xlsx exports.
+var functions = []string{renderXLSX, hrAPI, selfStudy, ingest, formEntries, recompute}
 
 // buildDir is where `sam build` put the functions: .aws-sam/build, or CADRE_RIE_BUILD_DIR (with the
 // same <LogicalId>/bootstrap layout), e.g. to time a build for this machine's CPU against qemu.
@@ -354,7 +358,7 @@ func command(t *testing.T, bootstrap string) (string, string) {
 
 // start runs the function's bootstrap under RIE on free loopback ports with the template's
 // environment, DynamoDB at DynamoDB Local and the configuration file; stopped at cleanup.
-func start(t *testing.T, rie, id string, tmpl tmplFunction, ddb string) *function {
+func start(t *testing.T, rie, id string, tmpl tmplFunction, ddb string, extra map[string]string) *function {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join(buildDir(), id))
 	if err != nil {
@@ -400,6 +404,9 @@ func start(t *testing.T, rie, id string, tmpl tmplFunction, ddb string) *functio
 		"_HANDLER":                    "bootstrap",
 		"TZ":                          ":UTC",
 	} {
+		env[k] = v
+	}
+	for k, v := range extra {
 		env[k] = v
 	}
 	var environ []string
@@ -898,7 +905,16 @@ func TestFunctionsUnderRIE(t *testing.T) {
 		if !ok {
 			t.Fatalf("template.yaml has no function %s", id)
 		}
-		fn[id] = start(t, rie, id, f, endpoint)
+		var extra map[string]string
+		if id == hrAPI {
+			// hr-api invokes render-xlsx through the Lambda Invoke API; this emulator serves it at
+			// /2015-03-31/functions/function/invocations.
+			extra = map[string]string{
+				"XLSX_FUNCTION_NAME":      "function",
+				"AWS_ENDPOINT_URL_LAMBDA": strings.TrimSuffix(fn[renderXLSX].url, "/2015-03-31/functions/function/invocations"),
+			}
+		}
+		fn[id] = start(t, rie, id, f, endpoint, extra)
 	}
 	run := randHex(4)
 	cadre := run + "-rie"     // gets a self-study record and a full-time centralized training
@@ -1049,6 +1065,37 @@ func TestFunctionsUnderRIE(t *testing.T) {
 		}
 	})
 
+	// An xlsx export: hr-api has render-xlsx render it (docs/api.md “Exports”).
+	t.Run("XLSXExport", func(t *testing.T) {
+		r := fn[hrAPI].http(t, "GET", "/v1/cadres/"+cadre+"/appointment-records?format=xlsx", map[string]string{"Authorization": "Bearer " + keyCQ}, nil)
+		wantStatus(t, r, http.StatusOK)
+		if r.header["content-type"] != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+			t.Errorf("Content-Type %q", r.header["content-type"])
+		}
+		zr, err := zip.NewReader(bytes.NewReader(r.body), int64(len(r.body)))
+		if err != nil {
+			t.Fatalf("not an xlsx (zip) file: %v", err)
+		}
+		var text []byte
+		for _, f := range zr.File {
+			if f.Name == "xl/sharedStrings.xml" || strings.HasPrefix(f.Name, "xl/worksheets/") {
+				rc, err := f.Open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(rc)
+				rc.Close()
+				text = append(text, b...)
+			}
+		}
+		// The title names the cadre; the entry's start date is a row.
+		for _, want := range []string{"干部任免审批表", "张三", "2024-03-01"} {
+			if !bytes.Contains(text, []byte(want)) {
+				t.Errorf("the workbook lacks %q", want)
+			}
+		}
+	})
+
 	t.Run("RecomputeStream", func(t *testing.T) {
 		if got := fn[recompute].stream(t, batch[recompute]); len(got) != 0 {
 			t.Fatalf("batchItemFailures %v for valid records", got)
@@ -1106,8 +1153,11 @@ func TestFunctionsUnderRIE(t *testing.T) {
 }
 
 // TestBuildFlags checks that every bootstrap was built as scripts/sam.sh builds it: stripped,
-// without the RPC mode, without local paths.
+// without the RPC mode, without local paths; and that it is within the size targets (issue 6: each
+// bootstrap ≤ 10 MB, each zip ≤ 4 MB; docs/benchmarks.md “Lambda deployment packages”). The zip
+// here is made with Go's deflate; `make lambda-sizes` measures SAM's own zip, within a few KB.
 func TestBuildFlags(t *testing.T) {
+	zips := zipSizes(t)
 	for _, id := range functions {
 		path := filepath.Join(buildDir(), id, "bootstrap")
 		if _, err := os.Stat(path); err != nil {
@@ -1126,6 +1176,18 @@ func TestBuildFlags(t *testing.T) {
 		if got["-tags"] != "lambda.norpc" || got["-trimpath"] != "true" {
 			t.Errorf("%s built with -tags %q -trimpath %q, want lambda.norpc and true", id, got["-tags"], got["-trimpath"])
 		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > 10_000_000 {
+			t.Errorf("%s: bootstrap %d bytes, over the 10,000,000 target", id, st.Size())
+		}
+		if z, ok := zips[id]; !ok {
+			t.Errorf("%s: scripts/lambda-sizes.sh made no zip", id)
+		} else if z > 4_000_000 {
+			t.Errorf("%s: zip %d bytes, over the 4,000,000 target", id, z)
+		}
 		f, err := elf.Open(path)
 		if err != nil {
 			t.Fatal(err)
@@ -1137,4 +1199,34 @@ func TestBuildFlags(t *testing.T) {
 		}
 		f.Close()
 	}
+}
+
+// zipSizes runs scripts/lambda-sizes.sh (SAM's own zip code, from the .venv scripts/sam.sh made)
+// on the build directory and returns each function's zip size in bytes.
+func zipSizes(t *testing.T) map[string]int64 {
+	t.Helper()
+	dir, err := filepath.Abs(buildDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot, ".venv", "bin", "python")); err != nil {
+		absent(t, "no SAM CLI in .venv to zip the functions as SAM does (scripts/sam.sh --version)")
+	}
+	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "lambda-sizes.sh"), dir).Output()
+	if err != nil {
+		t.Fatalf("scripts/lambda-sizes.sh: %v", err)
+	}
+	sizes := map[string]int64{}
+	for _, line := range strings.Split(string(out), "\n") {
+		// | Name | bootstrap bytes | MB | zip bytes | MB |
+		cells := strings.Split(strings.Trim(line, "| "), "|")
+		if len(cells) != 5 {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.ReplaceAll(strings.TrimSpace(cells[3]), ",", ""), 10, 64)
+		if err == nil {
+			sizes[strings.TrimSpace(cells[0])] = n
+		}
+	}
+	return sizes
 }
