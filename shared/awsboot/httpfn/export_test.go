@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,7 +28,7 @@ import (
 // export works in AWS as on the one-machine server without hr-api linking excelize; without
 // XLSX_FUNCTION_NAME the cold start fails.
 func TestHRAPIExportsXLSXThroughRenderFunction(t *testing.T) {
-	render := xlsxfn.New(quiet)
+	render := xlsxfn.New(slog.New(slog.DiscardHandler))
 	var invoked []string
 	lambdaAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		invoked = append(invoked, r.URL.Path+" "+r.Header.Get("X-Amz-Invocation-Type"))
@@ -58,7 +59,7 @@ func TestHRAPIExportsXLSXThroughRenderFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := app.New(awstest.NewStore(t))
-	e := &awsboot.Env{Log: quiet, Svc: svc, AWS: cfg}
+	e := &awsboot.Env{Log: slog.New(slog.DiscardHandler), Svc: svc, AWS: cfg}
 	h, err := Build(httpapi.HRAPI, RemoteXLSX, nil)(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
