@@ -25,16 +25,16 @@ import (
 // Facts and unit rollups (training.RollupStore), docs/dynamodb.md “Unit reports”:
 //
 //	pk CADRE#<id>       sk REPORT#<year>           the cadre's facts of the year (GetFacts, LoadCadreFacts)
-//	pk FACTS#<year>     sk <unit>\x1f<id>          the same facts, listed by unit (ListFacts)
-//	pk MAKEUP#<year>    sk <unit>\x1f<id>          the same facts, for cadres on the 补训 list
+//	pk FACTS#<year>#<n> sk <unit>\x1f<id>          the same facts, listed by unit (ListFacts), n = cadreShard
+//	pk MAKEUP#<year>#<n> sk <unit>\x1f<id>         the same facts, for cadres on the 补训 list
 //	pk ROLLUP#<year>#<n> sk <unit>                 one of the unit's RollupShards counter items, one number
 //	                                               attribute per counter (t_<name>); the unit's counters are their sum
 //
 // PutFacts writes the facts that changed in as few TransactWriteItems as fit, each conditioned on
 // the facts items being what it read, and moves the counters with one ADD per unit and chunk on
-// one counter shard; a lost race is read again and retried. The listing partitions take every
-// facts write of a year; DynamoDB splits a hot partition by sort-key range, and the sort keys
-// spread over the units (no single item is written by more than its own cadre's recomputes).
+// one counter shard; a lost race is read again and retried. The listings and counters of a year
+// are each spread over 16 partition keys, so no partition key or item takes every write of a unit
+// or a year.
 const (
 	typeFacts        = "facts"
 	typeFactsListing = "facts_listing"
@@ -70,7 +70,7 @@ func factsItems(f training.Facts) (own, listing map[string]types.AttributeValue,
 	if own, err = attributevalue.MarshalMap(it); err != nil {
 		return nil, nil, err
 	}
-	it.PK, it.SK, it.Type = factsPKPrefix+yearStr(f.Year), cadreGSI1SK(f.Unit, f.CadreID), typeFactsListing
+	it.PK, it.SK, it.Type = listingPK(factsPKPrefix, f.Year, cadreShard(f.CadreID)), cadreGSI1SK(f.Unit, f.CadreID), typeFactsListing
 	listing, err = attributevalue.MarshalMap(it)
 	return own, listing, err
 }
@@ -318,12 +318,19 @@ func (s *Store) putFactsChunks(ctx context.Context, us []training.FactsUpdate, a
 // it left. A stored facts item is therefore always listed where it says; a computation that loses
 // its race takes its own live items out again (unlist).
 
+// listingPK is the partition of a year's listing (prefix FACTS#) or 补训 list (MAKEUP#) that holds
+// the cadres of one shard (cadreShard, as the unit index: the shard never changes with the unit).
+// Spread over CadreShards partition keys, the listing writes of a year do not all go to one.
+func listingPK(prefix string, year, shard int) string {
+	return fmt.Sprintf("%s%s#%02d", prefix, yearStr(year), shard)
+}
+
 // listingKeys are the listing and 补训 keys where f is listed.
 func listingKeys(f training.Facts) [][2]string {
-	y, sk := yearStr(f.Year), cadreGSI1SK(f.Unit, f.CadreID)
-	keys := [][2]string{{factsPKPrefix + y, sk}}
+	shard, sk := cadreShard(f.CadreID), cadreGSI1SK(f.Unit, f.CadreID)
+	keys := [][2]string{{listingPK(factsPKPrefix, f.Year, shard), sk}}
 	if len(f.Makeup) > 0 {
-		keys = append(keys, [2]string{makeupPKPrefix + y, sk})
+		keys = append(keys, [2]string{listingPK(makeupPKPrefix, f.Year, shard), sk})
 	}
 	return keys
 }
@@ -542,14 +549,16 @@ func (s *Store) subtreeQuery(ctx context.Context, pk, unitPrefix, after string, 
 	return nil
 }
 
-// ListFacts queries the year's listing (or 补训) partition over the subtree's ranges.
+// ListFacts queries the year's listing (or 补训) shards over the subtree's ranges, in parallel,
+// each for up to limit+1 cadres after the cursor, and merges them in (unit, id) order: the first
+// limit of all are among those.
 func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, after *training.FactsCursor, limit int, makeupOnly bool) ([]training.Facts, bool, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	pk := factsPKPrefix + yearStr(year)
+	prefix := factsPKPrefix
 	if makeupOnly {
-		pk = makeupPKPrefix + yearStr(year)
+		prefix = makeupPKPrefix
 	}
 	start := ""
 	if after != nil {
@@ -558,32 +567,54 @@ func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, afte
 		}
 		start = cadreGSI1SK(after.Unit, after.CadreID)
 	}
-	var (
-		out  []training.Facts
-		more bool
-		ferr error
-	)
-	err := s.subtreeQuery(ctx, pk, unitPrefix, start, false, int32(min(limit+1, 1000)), func(item map[string]types.AttributeValue) bool {
-		if _, gone := item[attrGone]; gone {
-			return true // not listed here any more (putListings)
-		}
-		if len(out) == limit {
-			more = true
-			return false
-		}
-		f, err := unmarshalFacts(item)
-		if err != nil {
-			ferr = err
-			return false
-		}
-		out = append(out, f)
-		return true
-	})
-	if err == nil {
-		err = ferr
+	type hit struct {
+		sk string
+		f  training.Facts
 	}
-	if err != nil {
-		return nil, false, err
+	var (
+		mu    sync.Mutex
+		hits  []hit
+		first error
+		wg    sync.WaitGroup
+	)
+	for shard := range CadreShards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var (
+				mine []hit
+				ferr error
+			)
+			err := s.subtreeQuery(ctx, listingPK(prefix, year, shard), unitPrefix, start, false, int32(min(limit+1, 1000)), func(item map[string]types.AttributeValue) bool {
+				if _, gone := item[attrGone]; gone {
+					return true // not listed here any more (putListings)
+				}
+				f, err := unmarshalFacts(item)
+				if err != nil {
+					ferr = err
+					return false
+				}
+				mine = append(mine, hit{cadreGSI1SK(f.Unit, f.CadreID), f})
+				return len(mine) <= limit
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err = cmp.Or(err, ferr); err != nil {
+				first = cmp.Or(first, err)
+				return
+			}
+			hits = append(hits, mine...)
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, false, first
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return strings.Compare(a.sk, b.sk) })
+	more := len(hits) > limit
+	out := make([]training.Facts, 0, min(len(hits), limit))
+	for _, h := range hits[:min(len(hits), limit)] {
+		out = append(out, h.f)
 	}
 	return out, more, nil
 }
