@@ -117,9 +117,10 @@ func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[
 
 // PutFacts replaces each cadre's facts of the year and moves the counters. The facts that
 // changed are written in as few TransactWriteItems as fit (factsChunkItems actions each): per
-// facts, the facts item (on the condition that it is what was read), its listing and 补训 copies;
-// per unit and year of the chunk, one counter update carrying the chunk's summed delta, on one of
-// RollupShards counter items chosen per chunk (docs/dynamodb.md “Unit reports”). A cancelled
+// facts, the facts item (on the condition that it is what was read); per unit and year of the
+// chunk, one counter update carrying the chunk's summed delta, on one of RollupShards counter
+// items chosen per chunk (docs/dynamodb.md “Unit reports”). The listing and 补训 items go just
+// before, outside the transaction (putListings). A cancelled
 // transaction (a concurrent recompute changed some facts, or another chunk held the same counter
 // item) is read again and retried on another counter shard: a retried or replayed batch finds its
 // facts stored and moves no counter twice.
@@ -169,9 +170,10 @@ type unitYear struct {
 // factsChunkItems bounds the actions of one facts transaction (DynamoDB allows 100).
 const factsChunkItems = 100
 
-// putFactsChunks reads the stored facts of fs's cadres and writes those that changed: first each
-// one's listing and 补训 items (putListings), then the facts items and counters, a chunk per
-// transaction. retry says fs are a cancelled chunk's, whose listing items were written.
+// putFactsChunks reads the stored facts of us's cadres (those not handed over) and writes the
+// facts that changed: first each one's listing and 补训 items (putListings), then the facts items
+// and counters, a chunk per transaction. attempt > 0: us are a cancelled chunk's, read again,
+// whose listing items were written (a stale one takes its own out again: unlist).
 func (s *Store) putFactsChunks(ctx context.Context, us []training.FactsUpdate, attempt int) error {
 	stored := map[string]map[int]training.Facts{}
 	for _, u := range us {
