@@ -319,16 +319,42 @@ func (x extension[T]) append(e *enc, v *T) {
 	if len(x.extra) == 0 {
 		return
 	}
+	if b := x.json(v); b != nil {
+		e.bytes(b)
+	}
+}
+
+// json is the JSON of v's extension, nil when it has none.
+func (x extension[T]) json(v *T) []byte {
+	src := reflect.ValueOf(v).Elem()
+	zero := true
+	for _, i := range x.extra {
+		zero = zero && src.Field(i).IsZero()
+	}
+	if zero {
+		return nil
+	}
 	var only T
-	src, dst := reflect.ValueOf(v).Elem(), reflect.ValueOf(&only).Elem()
+	dst := reflect.ValueOf(&only).Elem()
 	for _, i := range x.extra {
 		dst.Field(i).Set(src.Field(i))
 	}
 	b, err := json.Marshal(only)
 	if err != nil || bytes.Equal(b, x.zero) {
-		return
+		return nil
 	}
-	e.bytes(b)
+	return b
+}
+
+// appendAlways appends v's extension, or an empty one, for a value inside another (where read
+// cannot tell an extension from what follows).
+func (x extension[T]) appendAlways(e *enc, v *T) { e.bytes(x.json(v)) }
+
+// readAlways reads what appendAlways wrote.
+func (x extension[T]) readAlways(d *dec, v *T) {
+	if ext := d.bytes(); len(ext) > 0 && d.err == nil {
+		x.decode(d, ext, v)
+	}
 }
 
 // read reads an extension if the value has one left.
@@ -340,6 +366,10 @@ func (x extension[T]) read(d *dec, v *T) {
 	if d.err != nil {
 		return
 	}
+	x.decode(d, ext, v)
+}
+
+func (x extension[T]) decode(d *dec, ext []byte, v *T) {
 	var only T
 	if err := json.Unmarshal(ext, &only); err != nil {
 		d.fail(fmt.Errorf("extension: %w", err))
@@ -464,52 +494,394 @@ func decodeCadre(v []byte, c *training.Cadre) error {
 // ---- snapshots ----
 
 // A snapshot is the version byte, the length of its body, the body and ComputedAt, so that
-// PutSnapshot can tell an unchanged status by comparing bodies. The body is the JSON of the
-// status without ComputedAt: the status grows with the rules (overlays, pro-rating, triggers),
-// and JSON keeps every field without a codec to keep in step.
+// PutSnapshot can tell an unchanged status by comparing bodies (bytes.Equal, nothing decoded).
+// statusV1's body was the JSON of the status without ComputedAt (still read); statusV2's is the
+// binary encoding below: about a third of the bytes, and no reflection to write or read it. Fields
+// added to Status, RequirementStatus, Trigger, Proration or CreditingApplied after this codec was
+// written travel in their type's JSON extension (Explain, never stored by a recompute, does too);
+// Measures and Window have no room for one: TestStatusCodecKeepsEveryField fails when either grows.
+const (
+	statusV1 = codecV1
+	statusV2 = 2
+)
 
-func statusBody(s *training.Status) []byte {
-	bare := *s
-	bare.ComputedAt = time.Time{}
-	b, err := json.Marshal(bare)
-	if err != nil { // plain fields: cannot fail
-		panic(fmt.Sprintf("encoding status of %s: %v", s.CadreID, err))
+var (
+	statusExt = newExtension[training.Status]("CadreID", "AsOf", "Policy", "Category", "Overlay", "Overall",
+		"AppraisalExcellentEligible", "Requirements", "Flags", "ComputedAt")
+	requirementExt = newExtension[training.RequirementStatus]("ID", "Window", "Target", "Achieved", "Remaining",
+		"State", "Deadline", "Trigger", "CountedFrom", "Prorated", "Crediting")
+	triggerExt   = newExtension[training.Trigger]("Event", "On", "Rank", "FromRank")
+	prorationExt = newExtension[training.Proration]("Reason", "From", "Months", "OfMonths", "Days", "OfDays", "FullTarget")
+	creditingExt = newExtension[training.CreditingApplied]("Overlay", "HoursAsSent", "HoursCredited", "CarriedOver")
+)
+
+var states = []string{string(training.StateMet), string(training.StateUnmet), string(training.StateAtRisk), string(training.StateOnTrack)}
+
+// appendStatusBody appends the binary body of s: everything but ComputedAt.
+func appendStatusBody(b []byte, s *training.Status) []byte {
+	e := enc{b}
+	e.str(s.CadreID)
+	e.date(s.AsOf)
+	e.str(s.Policy)
+	e.str(s.Category)
+	e.str(s.Overlay)
+	e.str(string(s.Overall))
+	e.boolean(s.AppraisalExcellentEligible)
+	e.boolean(s.Requirements != nil) // JSON tells null from []
+	e.uvarint(uint64(len(s.Requirements)))
+	for i := range s.Requirements {
+		e.requirement(&s.Requirements[i])
 	}
-	return b
+	// Flags in key order (omitempty: nil and empty are the same document).
+	e.uvarint(uint64(len(s.Flags)))
+	if len(s.Flags) > 0 {
+		keys := make([]string, 0, len(s.Flags))
+		for k := range s.Flags {
+			keys = append(keys, string(k))
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			e.str(k)
+			e.varint(int64(s.Flags[training.Flag(k)]))
+		}
+	}
+	statusExt.append(&e, s)
+	return e.b
+}
+
+func (e *enc) requirement(r *training.RequirementStatus) {
+	e.str(r.ID)
+	e.date(r.Window.Start)
+	e.date(r.Window.End)
+	e.measures(r.Target)
+	e.measures(r.Achieved)
+	e.measures(r.Remaining)
+	e.str(string(r.State))
+	e.date(r.Deadline)
+	e.boolean(r.Trigger != nil)
+	if t := r.Trigger; t != nil {
+		e.str(t.Event)
+		e.date(t.On)
+		e.str(t.Rank)
+		e.str(t.FromRank)
+		triggerExt.appendAlways(e, t)
+	}
+	e.date(r.CountedFrom)
+	e.boolean(r.Prorated != nil)
+	if p := r.Prorated; p != nil {
+		e.str(p.Reason)
+		e.date(p.From)
+		e.varint(int64(p.Months))
+		e.varint(int64(p.OfMonths))
+		e.varint(int64(p.Days))
+		e.varint(int64(p.OfDays))
+		e.measures(p.FullTarget)
+		prorationExt.appendAlways(e, p)
+	}
+	e.boolean(r.Crediting != nil)
+	if c := r.Crediting; c != nil {
+		e.str(c.Overlay)
+		e.varint(int64(c.HoursAsSent))
+		e.varint(int64(c.HoursCredited))
+		e.optHours(c.CarriedOver)
+		creditingExt.appendAlways(e, c)
+	}
+	requirementExt.appendAlways(e, r)
+}
+
+// measures: a byte of which measures are there (1 days, 2 hours), then each.
+func (e *enc) measures(m training.Measures) {
+	var has byte
+	if m.Days != nil {
+		has |= 1
+	}
+	if m.Hours != nil {
+		has |= 2
+	}
+	e.byte1(has)
+	if m.Days != nil {
+		e.varint(m.Days.Halves())
+	}
+	if m.Hours != nil {
+		e.varint(int64(*m.Hours))
+	}
+}
+
+func (e *enc) optHours(h *training.Hours) {
+	e.boolean(h != nil)
+	if h != nil {
+		e.varint(int64(*h))
+	}
+}
+
+func (d *dec) measures() training.Measures {
+	var m training.Measures
+	has := d.byte1()
+	if has > 3 {
+		d.fail(fmt.Errorf("bad measures %d", has))
+		return m
+	}
+	if has&1 != 0 {
+		days := training.DaysFromHalves(d.varint())
+		m.Days = &days
+	}
+	if has&2 != 0 {
+		m.Hours = d.optHoursValue()
+	}
+	return m
+}
+
+func (d *dec) optHoursValue() *training.Hours {
+	h := training.Hours(d.varint())
+	return &h
+}
+
+func (d *dec) optHours() *training.Hours {
+	if !d.boolean() {
+		return nil
+	}
+	return d.optHoursValue()
+}
+
+func (d *dec) requirement(r *training.RequirementStatus) {
+	*r = training.RequirementStatus{
+		ID:        d.str(),
+		Window:    training.Window{Start: d.date(), End: d.date()},
+		Target:    d.measures(),
+		Achieved:  d.measures(),
+		Remaining: d.measures(),
+		State:     training.State(d.enum(states...)),
+		Deadline:  d.date(),
+	}
+	if d.boolean() {
+		t := &training.Trigger{Event: d.enum("promotion", "joined"), On: d.date(), Rank: d.str(), FromRank: d.str()}
+		triggerExt.readAlways(d, t)
+		r.Trigger = t
+	}
+	r.CountedFrom = d.date()
+	if d.boolean() {
+		p := &training.Proration{Reason: d.enum("joined", "category_changed", "in_office"), From: d.date(),
+			Months: int(d.varint()), OfMonths: int(d.varint()), Days: int(d.varint()), OfDays: int(d.varint()),
+			FullTarget: d.measures()}
+		prorationExt.readAlways(d, p)
+		r.Prorated = p
+	}
+	if d.boolean() {
+		c := &training.CreditingApplied{Overlay: d.str(), HoursAsSent: training.Hours(d.varint()),
+			HoursCredited: training.Hours(d.varint()), CarriedOver: d.optHours()}
+		creditingExt.readAlways(d, c)
+		r.Crediting = c
+	}
+	requirementExt.readAlways(d, r)
+}
+
+// decodeStatusBody reads a statusV2 body into s (ComputedAt is not in it).
+func decodeStatusBody(body []byte, s *training.Status) error {
+	d := dec{b: body, s: string(body), n: len(body)}
+	*s = training.Status{
+		CadreID:                    d.str(),
+		AsOf:                       d.date(),
+		Policy:                     d.str(),
+		Category:                   d.str(),
+		Overlay:                    d.str(),
+		Overall:                    training.State(d.enum(states...)),
+		AppraisalExcellentEligible: d.boolean(),
+	}
+	hasReqs := d.boolean()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail(errShort)
+	}
+	if hasReqs && d.err == nil {
+		s.Requirements = make([]training.RequirementStatus, n)
+		for i := range s.Requirements {
+			d.requirement(&s.Requirements[i])
+		}
+	}
+	nf := d.uvarint()
+	if nf > uint64(len(d.b)) {
+		d.fail(errShort)
+	}
+	if nf > 0 && d.err == nil {
+		s.Flags = make(map[training.Flag]int, nf)
+		for i := uint64(0); i < nf && d.err == nil; i++ {
+			k := training.Flag(d.enum(string(training.FlagOverlapsRecord), string(training.FlagOnlineDuringFullTime),
+				string(training.FlagDailyOnlineOverCap), string(training.FlagSameCourseTwoSources), string(training.FlagLongSpan)))
+			s.Flags[k] = int(d.varint())
+		}
+	}
+	statusExt.read(&d, s)
+	return d.end("snapshot body")
 }
 
 func encodeStatus(body []byte, computedAt time.Time) []byte {
 	e := enc{make([]byte, 0, len(body)+24)}
-	e.byte1(codecV1)
+	e.byte1(statusV2)
 	e.bytes(body)
 	e.time(computedAt)
 	return e.b
 }
 
-// splitStatus returns the body and ComputedAt of a stored binary snapshot.
-func splitStatus(v []byte) (body []byte, computedAt time.Time, err error) {
+// splitStatus returns the version, body and ComputedAt of a stored binary snapshot.
+func splitStatus(v []byte) (ver byte, body []byte, computedAt time.Time, err error) {
 	d := dec{b: v}
-	if ver := d.byte1(); ver != codecV1 && d.err == nil {
-		return nil, time.Time{}, fmt.Errorf("decoding snapshot: unknown encoding version %d", ver)
+	if ver = d.byte1(); ver != statusV1 && ver != statusV2 && d.err == nil {
+		return 0, nil, time.Time{}, fmt.Errorf("decoding snapshot: unknown encoding version %d", ver)
 	}
 	body = d.bytes()
 	computedAt = d.time()
-	return body, computedAt, d.end("snapshot")
+	return ver, body, computedAt, d.end("snapshot")
 }
 
+// storedStatusBody returns the statusV2 body and ComputedAt of a stored snapshot in any encoding
+// (an older one decoded and encoded again: current says whether it was statusV2 already). body
+// may alias v.
+func storedStatusBody(v []byte) (body []byte, computedAt time.Time, current bool, err error) {
+	if len(v) > 0 && v[0] != '{' {
+		ver, body, at, err := splitStatus(v)
+		if err != nil || ver == statusV2 {
+			return body, at, true, err
+		}
+	}
+	var old training.Status
+	if err := decodeStatus(v, &old); err != nil {
+		return nil, time.Time{}, false, err
+	}
+	return appendStatusBody(nil, &old), old.ComputedAt, false, nil
+}
+
+// decodeStatus reads a snapshot in any encoding: format 1's JSON, statusV1 or statusV2.
 func decodeStatus(v []byte, s *training.Status) error {
 	if len(v) > 0 && v[0] == '{' {
 		return jsonDecode(v, s)
 	}
-	body, at, err := splitStatus(v)
+	ver, body, at, err := splitStatus(v)
 	if err != nil {
 		return err
 	}
-	if err := jsonDecode(body, s); err != nil {
+	if ver == statusV1 {
+		err = jsonDecode(body, s)
+	} else {
+		err = decodeStatusBody(body, s)
+	}
+	if err != nil {
 		return fmt.Errorf("decoding snapshot: %w", err)
 	}
 	s.ComputedAt = at
 	return nil
+}
+
+// ---- report facts ----
+
+// Facts are stored like snapshots: the version byte (codecV1; format 1 stored their JSON, still
+// read), the length of the body, the body, AsOf and ComputedAt. The body holds every field
+// training.Facts.Same compares, so PutFacts tells unchanged facts by comparing bodies, without
+// decoding the stored ones; AsOf and ComputedAt (which Same leaves aside) follow it.
+
+var factsExt = newExtension[training.Facts]("CadreID", "Name", "Unit", "Year", "AsOf", "Rank", "Category",
+	"Leadership", "Overall", "Requirements", "Trained", "CentralizedHours", "FullTimeHours", "OnlineHours",
+	"Makeup", "ComputedAt")
+
+func appendFactsBody(b []byte, f *training.Facts) []byte {
+	e := enc{b}
+	e.str(f.CadreID)
+	e.str(f.Name)
+	e.str(f.Unit)
+	e.varint(int64(f.Year))
+	e.str(f.Rank)
+	e.str(f.Category)
+	e.boolean(f.Leadership)
+	e.str(string(f.Overall))
+	e.boolean(f.Requirements != nil)
+	e.uvarint(uint64(len(f.Requirements)))
+	for _, r := range f.Requirements {
+		e.str(r.ID)
+		e.str(string(r.State))
+	}
+	e.boolean(f.Trained)
+	e.varint(int64(f.CentralizedHours))
+	e.varint(int64(f.FullTimeHours))
+	e.varint(int64(f.OnlineHours))
+	e.uvarint(uint64(len(f.Makeup))) // omitempty: nil and empty are the same
+	for _, m := range f.Makeup {
+		e.str(m)
+	}
+	factsExt.append(&e, f)
+	return e.b
+}
+
+func encodeFacts(body []byte, f *training.Facts) []byte {
+	e := enc{make([]byte, 0, len(body)+32)}
+	e.byte1(codecV1)
+	e.bytes(body)
+	e.date(f.AsOf)
+	e.time(f.ComputedAt)
+	return e.b
+}
+
+// splitFacts returns the body and ComputedAt of stored binary facts.
+func splitFacts(v []byte) (body []byte, asOf training.Date, computedAt time.Time, err error) {
+	d := dec{b: v}
+	if ver := d.byte1(); ver != codecV1 && d.err == nil {
+		return nil, training.Date{}, time.Time{}, fmt.Errorf("decoding facts: unknown encoding version %d", ver)
+	}
+	body = d.bytes()
+	asOf = d.date()
+	computedAt = d.time()
+	return body, asOf, computedAt, d.end("facts")
+}
+
+// storedFactsBody returns the body and ComputedAt of stored facts in either encoding (JSON
+// decoded and encoded again). body may alias v.
+func storedFactsBody(v []byte) (body []byte, computedAt time.Time, err error) {
+	if len(v) > 0 && v[0] != '{' {
+		body, _, at, err := splitFacts(v)
+		return body, at, err
+	}
+	var old training.Facts
+	if err := jsonDecode(v, &old); err != nil {
+		return nil, time.Time{}, err
+	}
+	return appendFactsBody(nil, &old), old.ComputedAt, nil
+}
+
+// decodeFacts reads stored facts in either encoding.
+func decodeFacts(v []byte, f *training.Facts) error {
+	if len(v) > 0 && v[0] == '{' {
+		return jsonDecode(v, f)
+	}
+	body, asOf, at, err := splitFacts(v)
+	if err != nil {
+		return err
+	}
+	d := dec{b: body, s: string(body), n: len(body)}
+	*f = training.Facts{CadreID: d.str(), Name: d.str(), Unit: d.str(), Year: int(d.varint()), Rank: d.str(),
+		Category: d.str(), Leadership: d.boolean(), Overall: training.State(d.enum(states...))}
+	hasReqs := d.boolean()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail(errShort)
+	}
+	if hasReqs && d.err == nil {
+		f.Requirements = make([]training.FactState, n)
+		for i := range f.Requirements {
+			f.Requirements[i] = training.FactState{ID: d.str(), State: training.State(d.enum(states...))}
+		}
+	}
+	f.Trained = d.boolean()
+	f.CentralizedHours = training.Hours(d.varint())
+	f.FullTimeHours = training.Hours(d.varint())
+	f.OnlineHours = training.Hours(d.varint())
+	nm := d.uvarint()
+	if nm > uint64(len(d.b)) {
+		d.fail(errShort)
+	}
+	for i := uint64(0); i < nm && d.err == nil; i++ {
+		f.Makeup = append(f.Makeup, d.enum(training.MakeupLeaderNoPartySchool, training.MakeupUnmetLastYear))
+	}
+	factsExt.read(&d, f)
+	f.AsOf, f.ComputedAt = asOf, at
+	return d.end("facts")
 }
 
 // ---- changes ----

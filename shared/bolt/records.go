@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 	bbolt "go.etcd.io/bbolt"
@@ -340,32 +339,34 @@ func (s *Store) VoidRecord(ctx context.Context, id string, v training.Voiding) (
 // ---- snapshots ----
 
 // putSnapshot writes st unless the stored snapshot was computed later or has the same status
-// (everything but ComputedAt); it reports whether it wrote.
-func putSnapshot(b *bbolt.Bucket, st *training.Status) (bool, error) {
-	body := statusBody(st)
-	if cur := b.Get([]byte(st.CadreID)); cur != nil {
-		var curBody []byte
-		var at time.Time
-		if len(cur) > 0 && cur[0] == '{' {
-			var old training.Status
-			if err := jsonDecode(cur, &old); err != nil {
-				return false, err
-			}
-			curBody, at = statusBody(&old), old.ComputedAt
-		} else {
-			var err error
-			if curBody, at, err = splitStatus(cur); err != nil {
-				return false, err
-			}
+// (everything but ComputedAt: the same body, compared as bytes); it reports whether it wrote. A
+// same status stored in an older encoding is rewritten in the current one, with its ComputedAt,
+// so it is decoded once, not at every recompute (that is not a write of st: false). buf is
+// scratch space for the body.
+func putSnapshot(b *bbolt.Bucket, st *training.Status, buf []byte) (bool, []byte, error) {
+	body := appendStatusBody(buf[:0], st)
+	id := []byte(st.CadreID)
+	if cur := b.Get(id); cur != nil {
+		curBody, at, current, err := storedStatusBody(cur)
+		if err != nil {
+			return false, body, err
 		}
-		if at.After(st.ComputedAt) || bytes.Equal(curBody, body) {
-			return false, nil
+		if at.After(st.ComputedAt) {
+			return false, body, nil
+		}
+		if bytes.Equal(curBody, body) {
+			if !current {
+				if err := b.Put(id, encodeStatus(curBody, at)); err != nil {
+					return false, body, fmt.Errorf("rewriting snapshot: %w", err)
+				}
+			}
+			return false, body, nil
 		}
 	}
-	if err := b.Put([]byte(st.CadreID), encodeStatus(body, st.ComputedAt)); err != nil {
-		return false, fmt.Errorf("writing snapshot: %w", err)
+	if err := b.Put(id, encodeStatus(body, st.ComputedAt)); err != nil {
+		return false, body, fmt.Errorf("writing snapshot: %w", err)
 	}
-	return true, nil
+	return true, body, nil
 }
 
 // PutSnapshot stores st unless the stored snapshot was computed later or is the same status.
@@ -389,8 +390,11 @@ func (s *Store) PutSnapshots(ctx context.Context, sts []training.Status) (int, e
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		n = 0
 		b := tx.Bucket(bktSnapshots)
+		var buf []byte
 		for i := range sts {
-			wrote, err := putSnapshot(b, &sts[i])
+			var wrote bool
+			var err error
+			wrote, buf, err = putSnapshot(b, &sts[i], buf)
 			if err != nil {
 				return fmt.Errorf("snapshot of cadre %s: %w", sts[i].CadreID, err)
 			}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cadre-training/cadretrain/shared/training"
@@ -50,25 +52,52 @@ func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[
 }
 
 func storedFacts(tx *bbolt.Tx, cadreID string, year int) (training.Facts, bool, error) {
+	v, _, err := storedFactsValue(tx, cadreID, year)
+	if v == nil || err != nil {
+		return training.Facts{}, false, err
+	}
+	var f training.Facts
+	return f, true, decodeFacts(v, &f)
+}
+
+// storedFactsValue returns the stored value of the cadre's facts of the year (nil when none) and
+// the key it is at in facts_units.
+func storedFactsValue(tx *bbolt.Tx, cadreID string, year int) ([]byte, []byte, error) {
 	ptr, units := tx.Bucket(bktFacts), tx.Bucket(bktFactsUnits)
 	if ptr == nil || units == nil {
-		return training.Facts{}, false, nil
+		return nil, nil, nil
 	}
 	unit := ptr.Get(key(yearKey(year), cadreID))
 	if unit == nil {
-		return training.Facts{}, false, nil
+		return nil, nil, nil
 	}
-	var f training.Facts
-	found, err := get(units, key(yearKey(year), string(unit), cadreID), &f)
-	if err == nil && !found {
-		err = fmt.Errorf("facts index names missing facts of cadre %s in %d", cadreID, year)
+	k := key(yearKey(year), string(unit), cadreID)
+	v := units.Get(k)
+	if v == nil {
+		return nil, nil, fmt.Errorf("facts index names missing facts of cadre %s in %d", cadreID, year)
 	}
-	return f, found, err
+	return v, k, nil
+}
+
+// factsUnchanged reports whether the stored facts of f's cadre and year make f change nothing:
+// they were computed later, or say the same (Same: their bodies are equal, compared as bytes;
+// body is f's).
+func factsUnchanged(tx *bbolt.Tx, f *training.Facts, body []byte) (bool, error) {
+	v, _, err := storedFactsValue(tx, f.CadreID, f.Year)
+	if v == nil || err != nil {
+		return false, err
+	}
+	curBody, at, err := storedFactsBody(v)
+	if err != nil {
+		return false, err
+	}
+	return at.After(f.ComputedAt) || bytes.Equal(curBody, body), nil
 }
 
 // PutFacts stores the facts and moves each cadre's contribution between unit rollups, all in one
-// transaction. A first read-only look leaves out the facts that would change nothing, and skips
-// the write when none would.
+// transaction. A first read-only look leaves out the facts that would change nothing (comparing
+// encoded bodies, so unchanged facts are not decoded), and skips the write when none would. The
+// rollup changes are summed per unit first: one read and write of each unit's rollup.
 func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 	for _, f := range fs {
 		if err := validID("cadre_id", f.CadreID); err != nil {
@@ -78,15 +107,21 @@ func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 			return training.Errorf(training.EINVALID, "facts of cadre %s: bad unit or year", f.CadreID)
 		}
 	}
-	var changed []training.Facts
+	type pending struct {
+		f    *training.Facts
+		body []byte
+	}
+	var changed []pending
 	err := s.view(func(tx *bbolt.Tx) error {
-		for _, f := range fs {
-			cur, found, err := storedFacts(tx, f.CadreID, f.Year)
+		var buf []byte
+		for i := range fs {
+			buf = appendFactsBody(buf[:0], &fs[i])
+			same, err := factsUnchanged(tx, &fs[i], buf)
 			if err != nil {
 				return err
 			}
-			if !found || !(cur.ComputedAt.After(f.ComputedAt) || cur.Same(f)) {
-				changed = append(changed, f)
+			if !same {
+				changed = append(changed, pending{&fs[i], bytes.Clone(buf)})
 			}
 		}
 		return nil
@@ -103,9 +138,15 @@ func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 			}
 			bkts[i] = b
 		}
-		for _, f := range changed {
-			if err := putFactsTx(tx, bkts, f); err != nil {
-				return fmt.Errorf("facts of cadre %s for %d: %w", f.CadreID, f.Year, err)
+		deltas := map[string]training.Tally{}
+		for _, p := range changed {
+			if err := putFactsTx(tx, bkts, p.f, p.body, deltas); err != nil {
+				return fmt.Errorf("facts of cadre %s for %d: %w", p.f.CadreID, p.f.Year, err)
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(deltas)) {
+			if err := addRollup(bkts[3], []byte(k), deltas[k]); err != nil {
+				return fmt.Errorf("rollup %q: %w", k, err)
 			}
 		}
 		return nil
@@ -116,30 +157,39 @@ func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 	return nil
 }
 
-func putFactsTx(tx *bbolt.Tx, bkts [4]*bbolt.Bucket, f training.Facts) error {
-	ptr, units, makeup, rollups := bkts[0], bkts[1], bkts[2], bkts[3]
+// putFactsTx stores f (body: its encoded body) unless it changes nothing, and adds the move of
+// its contribution to deltas (rollup key → change).
+func putFactsTx(tx *bbolt.Tx, bkts [4]*bbolt.Bucket, f *training.Facts, body []byte, deltas map[string]training.Tally) error {
+	ptr, units, makeup := bkts[0], bkts[1], bkts[2]
 	y := yearKey(f.Year)
-	cur, found, err := storedFacts(tx, f.CadreID, f.Year)
+	v, oldKey, err := storedFactsValue(tx, f.CadreID, f.Year)
 	if err != nil {
 		return err
 	}
-	if found && (cur.ComputedAt.After(f.ComputedAt) || cur.Same(f)) {
-		return nil
-	}
-	if found {
-		old := key(y, cur.Unit, f.CadreID)
-		if err := units.Delete(old); err != nil {
+	if v != nil {
+		curBody, at, err := storedFactsBody(v)
+		if err != nil {
 			return err
 		}
-		if err := makeup.Delete(old); err != nil {
+		if at.After(f.ComputedAt) || bytes.Equal(curBody, body) {
+			return nil
+		}
+		var cur training.Facts
+		if err := decodeFacts(v, &cur); err != nil {
 			return err
 		}
-		if err := addRollup(rollups, key(y, cur.Unit), training.Tally{}.Minus(cur.Tally())); err != nil {
+		if err := units.Delete(oldKey); err != nil {
+			return err
+		}
+		if err := makeup.Delete(oldKey); err != nil {
+			return err
+		}
+		if err := addDelta(deltas, string(key(y, cur.Unit)), training.Tally{}.Minus(cur.Tally())); err != nil {
 			return err
 		}
 	}
 	k := key(y, f.Unit, f.CadreID)
-	if err := put(units, k, f); err != nil {
+	if err := units.Put(k, encodeFacts(body, f)); err != nil {
 		return err
 	}
 	if len(f.Makeup) > 0 {
@@ -150,10 +200,22 @@ func putFactsTx(tx *bbolt.Tx, bkts [4]*bbolt.Bucket, f training.Facts) error {
 	if err := ptr.Put(key(y, f.CadreID), []byte(f.Unit)); err != nil {
 		return err
 	}
-	return addRollup(rollups, key(y, f.Unit), f.Tally())
+	return addDelta(deltas, string(key(y, f.Unit)), f.Tally())
+}
+
+func addDelta(deltas map[string]training.Tally, k string, d training.Tally) error {
+	t := deltas[k]
+	if t == nil {
+		t = training.Tally{}
+		deltas[k] = t
+	}
+	return t.Add(d)
 }
 
 func addRollup(b *bbolt.Bucket, k []byte, d training.Tally) error {
+	if len(d) == 0 {
+		return nil
+	}
 	t := training.Tally{}
 	if _, err := get(b, k, &t); err != nil {
 		return err
@@ -219,11 +281,12 @@ func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, afte
 				more = true
 				return false, nil
 			}
-			var f training.Facts
-			found, err := get(units, k, &f)
-			if err == nil && !found {
-				err = fmt.Errorf("补训 index names missing facts %q", k)
+			v := units.Get(k)
+			if v == nil {
+				return false, fmt.Errorf("补训 index names missing facts %q", k)
 			}
+			var f training.Facts
+			err := decodeFacts(v, &f)
 			out = append(out, f)
 			return true, err
 		})
