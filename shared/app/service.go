@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -487,9 +488,12 @@ func (e *evaluations) at(asOf training.Date) (training.Status, error) {
 func (s *Service) recomputeSpan(asOf training.Date) func(training.Cadre) (from, to training.Date) {
 	return func(c training.Cadre) (from, to training.Date) {
 		years := s.FactsYears()
-		dates := []training.Date{asOf, s.Today()}
+		dates := make([]training.Date, 0, 2+2*len(years))
+		for _, d := range []training.Date{asOf, s.Today()} {
+			dates = appendDate(dates, d)
+		}
 		for _, y := range years {
-			dates = append(dates, yearEnd(y), yearEnd(y-1))
+			dates = appendDate(appendDate(dates, yearEnd(y)), yearEnd(y-1))
 		}
 		openFrom, openTo := false, false
 		from = training.Date{Year: years[len(years)-1], Month: time.January, Day: 1}
@@ -522,6 +526,15 @@ func (s *Service) recomputeSpan(asOf training.Date) func(training.Cadre) (from, 
 }
 
 func yearEnd(y int) training.Date { return training.Date{Year: y, Month: time.December, Day: 31} }
+
+// appendDate appends d unless ds has it (as of today and this year's and last year's ends: each
+// evaluation range is asked for once).
+func appendDate(ds []training.Date, d training.Date) []training.Date {
+	if slices.Contains(ds, d) {
+		return ds
+	}
+	return append(ds, d)
+}
 
 // Recompute evaluates the cadre as of asOf (default today), brings its report facts (CadreFacts,
 // for FactsYears) and with them the unit rollups up to date, and stores the snapshot, unless the

@@ -19,6 +19,14 @@ type RequirementNoticeData struct {
 	Requirement   training.RequirementStatus `json:"requirement"`
 }
 
+// SnapshotComparer is implemented by stores that can tell whether a status says the same as the
+// cadre's stored snapshot (everything but computed_at) from the stored bytes, without decoding
+// them (the embedded store). SnapshotUnlessSame returns same, or else the stored snapshot (nil:
+// none).
+type SnapshotComparer interface {
+	SnapshotUnlessSame(ctx context.Context, st training.Status) (stored *training.Status, same bool, err error)
+}
+
 // statusNotices finds what a recompute tells subscribers, by comparing the stored snapshot
 // (nil: none yet) with the new status st (docs/rules.md “Notices”):
 //
@@ -31,7 +39,11 @@ type RequirementNoticeData struct {
 // the same events and queues nothing twice.
 //
 // The stored snapshot is read (when the store did not hand it over, !storedKnown) only when st
-// has a requirement that could give an event, so a cadre on track costs nothing more.
+// has a requirement that could give an event, so a cadre on track costs nothing more; a store
+// that compares snapshots as bytes (SnapshotComparer) decodes it only when it differs from st (a
+// status equal to the stored one tells nothing new). An event is built (its data and id) only when
+// a subscription wants its type and the cadre's unit, so a recompute with no subscriber for what
+// it finds costs one listing of the subscriptions.
 func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *training.Status, storedKnown bool, st training.Status) error {
 	if !storedKnown {
 		candidate := false
@@ -42,12 +54,20 @@ func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *t
 		if !candidate {
 			return nil
 		}
-		snap, err := s.Store.GetSnapshot(ctx, c.ID)
-		switch {
-		case err == nil:
-			stored = &snap
-		case training.ErrorCode(err) != training.ENOTFOUND:
-			return err
+		if cmp, ok := s.Store.(SnapshotComparer); ok {
+			snap, same, err := cmp.SnapshotUnlessSame(ctx, st)
+			if err != nil || same {
+				return err
+			}
+			stored = snap
+		} else {
+			snap, err := s.Store.GetSnapshot(ctx, c.ID)
+			switch {
+			case err == nil:
+				stored = &snap
+			case training.ErrorCode(err) != training.ENOTFOUND:
+				return err
+			}
 		}
 	}
 	prevOf := func(r training.RequirementStatus) *training.RequirementStatus {
@@ -62,17 +82,13 @@ func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *t
 		}
 		return nil
 	}
-	var events []training.Event
-	add := func(typ string, r training.RequirementStatus, prev *training.RequirementStatus, daysLeft *int, idParts ...string) {
-		d := RequirementNoticeData{CadreID: c.ID, Name: c.Name, Unit: c.Unit, AsOf: st.AsOf, DaysLeft: daysLeft, Requirement: r}
-		if prev != nil {
-			d.PreviousState = prev.State
-		}
-		data, _ := json.Marshal(d)
-		parts := append([]string{c.ID, r.ID, r.Window.Start.String(), r.Window.End.String()}, idParts...)
-		events = append(events, training.Event{ID: training.EventID(typ, parts...), Type: typ, Unit: c.Unit, CadreID: c.ID,
-			Data: data, Timestamp: s.now().UTC()})
+	type notice struct {
+		typ      string
+		r        training.RequirementStatus
+		prev     *training.RequirementStatus
+		daysLeft *int
 	}
+	var found []notice
 	for _, r := range st.Requirements {
 		prev := prevOf(r)
 		if (r.State == training.StateAtRisk || r.State == training.StateUnmet) && (prev == nil || prev.State != r.State) {
@@ -80,7 +96,7 @@ func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *t
 			if r.State == training.StateUnmet {
 				typ = training.EventRequirementUnmet
 			}
-			add(typ, r, prev, nil)
+			found = append(found, notice{typ, r, prev, nil})
 		}
 		if r.Trigger != nil && r.Trigger.Event == "promotion" && r.State != training.StateMet {
 			left := st.AsOf.DaysThrough(r.Deadline) - 1
@@ -90,12 +106,38 @@ func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *t
 			if prev != nil && prev.State != training.StateMet && stored.AsOf.DaysThrough(prev.Deadline)-1 <= training.PromotionNoticeDays {
 				continue // already within 60 days at the stored snapshot: told then
 			}
-			add(training.EventPromotionDueSoon, r, prev, &left)
+			found = append(found, notice{training.EventPromotionDueSoon, r, prev, &left})
 		}
 	}
-	for _, ev := range events {
-		if err := s.emit(ctx, ev); err != nil {
-			return err
+	if len(found) == 0 {
+		return nil
+	}
+	subs, err := s.ListSubscriptions(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, n := range found {
+		var wanting []training.Subscription
+		for _, sub := range subs {
+			if sub.Wants(n.typ, c.Unit) {
+				wanting = append(wanting, sub)
+			}
+		}
+		if len(wanting) == 0 {
+			continue
+		}
+		d := RequirementNoticeData{CadreID: c.ID, Name: c.Name, Unit: c.Unit, AsOf: st.AsOf, DaysLeft: n.daysLeft, Requirement: n.r}
+		if n.prev != nil {
+			d.PreviousState = n.prev.State
+		}
+		data, _ := json.Marshal(d)
+		parts := []string{c.ID, n.r.ID, n.r.Window.Start.String(), n.r.Window.End.String()}
+		ev := training.Event{ID: training.EventID(n.typ, parts...), Type: n.typ, Unit: c.Unit, CadreID: c.ID,
+			Data: data, Timestamp: s.now().UTC()}
+		for _, sub := range wanting {
+			if err := s.enqueue(ctx, sub, ev); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -410,6 +410,32 @@ func (s *Store) PutSnapshots(ctx context.Context, sts []training.Status) (int, e
 	return n, nil
 }
 
+// SnapshotUnlessSame tells whether st says the same as the cadre's stored snapshot (everything
+// but ComputedAt) by comparing the encoded bodies, and decodes the stored one only when it
+// differs (app.SnapshotComparer); stored is nil when there is none.
+func (s *Store) SnapshotUnlessSame(ctx context.Context, st training.Status) (stored *training.Status, same bool, err error) {
+	body := appendStatusBody(nil, &st)
+	err = s.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bktSnapshots).Get([]byte(st.CadreID))
+		if v == nil {
+			return nil
+		}
+		cur, _, _, err := storedStatusBody(v)
+		if err != nil {
+			return err
+		}
+		if same = bytes.Equal(cur, body); same {
+			return nil
+		}
+		stored = new(training.Status)
+		return decodeStatus(v, stored)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("comparing snapshot of cadre %s: %w", st.CadreID, err)
+	}
+	return stored, same, nil
+}
+
 // GetSnapshot returns the cadre's snapshot, or ENOTFOUND.
 func (s *Store) GetSnapshot(ctx context.Context, cadreID string) (training.Status, error) {
 	var st training.Status
