@@ -113,7 +113,7 @@ func checkFile(path string) error {
 }
 
 // Check opens the store file read-only and runs bbolt's consistency check (tx.Check: page
-// references, freelist, key order), then decodes every cadre, record, snapshot, form entry and
+// references, freelist, key order), then decodes every cadre, record, snapshot, report facts, form entry and
 // change. It returns nil when all is well, else an error listing the problems (at most 50).
 func Check(path string) error {
 	if err := checkFile(path); err != nil {
@@ -149,17 +149,22 @@ func Check(path string) error {
 				return nil // do not walk a damaged tree
 			}
 			decoders := []struct {
-				bucket []byte
-				decode func(k, v []byte) error
+				bucket   []byte
+				decode   func(k, v []byte) error
+				optional bool // made by the first write of its kind
 			}{
-				{bktCadres, func(k, v []byte) error { var c training.Cadre; return decodeCadre(v, &c) }},
-				{bktRecs, func(k, v []byte) error { var r training.Record; return decodeRecord(v, &r) }},
-				{bktSnapshots, func(k, v []byte) error { var s training.Status; return decodeStatus(v, &s) }},
-				{bktFormEntries, func(k, v []byte) error { var e training.FormEntry; return jsonDecode(v, &e) }},
-				{bktChanges, func(k, v []byte) error { var c training.Change; return decodeChange(v, &c) }},
+				{bktCadres, func(k, v []byte) error { var c training.Cadre; return decodeCadre(v, &c) }, false},
+				{bktRecs, func(k, v []byte) error { var r training.Record; return decodeRecord(v, &r) }, false},
+				{bktSnapshots, func(k, v []byte) error { var s training.Status; return decodeStatus(v, &s) }, false},
+				{bktFactsUnits, func(k, v []byte) error { var f training.Facts; return decodeFacts(v, &f) }, true},
+				{bktFormEntries, func(k, v []byte) error { var e training.FormEntry; return jsonDecode(v, &e) }, false},
+				{bktChanges, func(k, v []byte) error { var c training.Change; return decodeChange(v, &c) }, false},
 			}
 			for _, d := range decoders {
 				b := tx.Bucket(d.bucket)
+				if b == nil && d.optional {
+					continue
+				}
 				if b == nil {
 					if !add(fmt.Errorf("bucket %s is missing", d.bucket)) {
 						return nil

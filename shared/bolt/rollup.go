@@ -81,23 +81,24 @@ func storedFactsValue(tx *bbolt.Tx, cadreID string, year int) ([]byte, []byte, e
 
 // factsUnchanged reports whether the stored facts of f's cadre and year make f change nothing:
 // they were computed later, or say the same (Same: their bodies are equal, compared as bytes;
-// body is f's).
-func factsUnchanged(tx *bbolt.Tx, f *training.Facts, body []byte) (bool, error) {
+// body is f's); legacy says they are stored in format 1's JSON (putFactsTx rewrites them).
+func factsUnchanged(tx *bbolt.Tx, f *training.Facts, body []byte) (unchanged, legacy bool, err error) {
 	v, _, err := storedFactsValue(tx, f.CadreID, f.Year)
 	if v == nil || err != nil {
-		return false, err
+		return false, false, err
 	}
 	curBody, at, err := storedFactsBody(v)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	return at.After(f.ComputedAt) || bytes.Equal(curBody, body), nil
+	return at.After(f.ComputedAt) || bytes.Equal(curBody, body), v[0] == '{', nil
 }
 
 // PutFacts stores the facts and moves each cadre's contribution between unit rollups, all in one
 // transaction. A first read-only look leaves out the facts that would change nothing (comparing
 // encoded bodies, so unchanged facts are not decoded), and skips the write when none would. The
-// rollup changes are summed per unit first: one read and write of each unit's rollup.
+// rollup changes are summed per unit first: one read and write of each unit's rollup. Facts of
+// format 1 (JSON) that stay as they are get rewritten in the binary encoding, unchanged otherwise.
 func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 	for _, f := range fs {
 		if err := validID("cadre_id", f.CadreID); err != nil {
@@ -116,11 +117,11 @@ func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 		var buf []byte
 		for i := range fs {
 			buf = appendFactsBody(buf[:0], &fs[i])
-			same, err := factsUnchanged(tx, &fs[i], buf)
+			same, legacy, err := factsUnchanged(tx, &fs[i], buf)
 			if err != nil {
 				return err
 			}
-			if !same {
+			if !same || legacy {
 				changed = append(changed, pending{&fs[i], bytes.Clone(buf)})
 			}
 		}
@@ -171,12 +172,15 @@ func putFactsTx(tx *bbolt.Tx, bkts [4]*bbolt.Bucket, f *training.Facts, body []b
 		if err != nil {
 			return err
 		}
-		if at.After(f.ComputedAt) || bytes.Equal(curBody, body) {
-			return nil
-		}
 		var cur training.Facts
 		if err := decodeFacts(v, &cur); err != nil {
 			return err
+		}
+		if at.After(f.ComputedAt) || bytes.Equal(curBody, body) {
+			if v[0] == '{' { // format 1: rewritten as it is, so it is decoded once
+				return units.Put(oldKey, encodeFacts(curBody, &cur))
+			}
+			return nil
 		}
 		if err := units.Delete(oldKey); err != nil {
 			return err

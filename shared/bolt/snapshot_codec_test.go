@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,8 +170,9 @@ func TestLegacySnapshotAndFacts(t *testing.T) {
 
 // TestLegacyValuesInTheStore: in a file holding the previous code's values, a recompute that
 // finds the same status writes no snapshot of it but rewrites the stored one as statusV2, keeping
-// its computed_at (so it is decoded once); the same facts write nothing, changed facts replace
-// the JSON ones and move the cadre's contribution between the unit rollups.
+// its computed_at (so it is decoded once); the same facts are rewritten binary as they were (as
+// of, computed at and rollups unchanged); changed facts replace the JSON ones and move the
+// cadre's contribution between the unit rollups.
 func TestLegacyValuesInTheStore(t *testing.T) {
 	ctx := context.Background()
 	s, _ := MustOpen(t)
@@ -229,8 +231,14 @@ func TestLegacyValuesInTheStore(t *testing.T) {
 	if err := s.PutFacts(ctx, same); err != nil {
 		t.Fatal(err)
 	}
-	if v := stored(bktFactsUnits, key(y, f.Unit, f.CadreID)); string(v) != legacyFactsJSON {
-		t.Fatalf("the same facts were written: %q", v)
+	if v := stored(bktFactsUnits, key(y, f.Unit, f.CadreID)); len(v) == 0 || v[0] != codecV1 {
+		t.Fatalf("the same facts left as %q, want them rewritten in the binary encoding", v)
+	}
+	if got, err := s.GetFacts(ctx, f.CadreID, []int{f.Year}); err != nil || jsonOf(t, got[f.Year]) != jsonOf(t, f) {
+		t.Fatalf("the same facts after the rewrite: %s, %v; want them as stored (as of and computed at included) %s", jsonOf(t, got[f.Year]), err, jsonOf(t, f))
+	}
+	if rollups, err := s.ListRollups(ctx, f.Year, "cn/cq"); err != nil || len(rollups) != 1 || !reflect.DeepEqual(rollups[0].Tally, f.Tally()) {
+		t.Fatalf("rollups after the same facts: %+v, %v; want %v", rollups, err, f.Tally())
 	}
 
 	moved := same
@@ -254,5 +262,45 @@ func TestLegacyValuesInTheStore(t *testing.T) {
 	got, err := s.GetFacts(ctx, f.CadreID, []int{f.Year})
 	if err != nil || jsonOf(t, got[f.Year]) != jsonOf(t, moved) {
 		t.Fatalf("GetFacts: %s, %v; want %s", jsonOf(t, got[f.Year]), err, jsonOf(t, moved))
+	}
+}
+
+// TestCheckDecodesFacts: cadred -check decodes the report facts too (docs/operations.md): a
+// facts value of an unknown encoding is a problem, named with its bucket; legacy JSON facts are not.
+func TestCheckDecodesFacts(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value []byte
+		want  string // "" = consistent
+	}{
+		{"LegacyJSON", []byte(legacyFactsJSON), ""},
+		{"Binary", func() []byte { f := legacyFixtureFacts(); return encodeFacts(appendFactsBody(nil, &f), &f) }(), ""},
+		{"UnknownVersion", []byte{9, 1, 0}, "facts_units"},
+		{"Truncated", func() []byte {
+			f := legacyFixtureFacts()
+			v := encodeFacts(appendFactsBody(nil, &f), &f)
+			return v[:len(v)-3]
+		}(), "facts_units"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, path := MustOpen(t)
+			err := s.db.Update(func(tx *bbolt.Tx) error {
+				b, err := tx.CreateBucketIfNotExists(bktFactsUnits)
+				if err != nil {
+					return err
+				}
+				return b.Put(key("2026", "cn/cq/a", "c-001"), tc.value)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			err = Check(path)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Check: %v, want a problem naming %q", err, tc.want)
+			}
+		})
 	}
 }
