@@ -3,8 +3,8 @@
 // # Layout (format 2)
 //
 // Keys join parts with a NUL byte, which no id, unit or source contains. Cadres, records,
-// snapshots and changes are in a compact versioned binary encoding (codec.go); form entries are
-// JSON (few: full-time training only). Values of format 1 (JSON) are read too.
+// snapshots, report facts and changes are in a compact versioned binary encoding (codec.go); form
+// entries are JSON (few: full-time training only). Values of format 1 (JSON) are read too.
 //
 //	meta            "id" → the store id (random, made with the file); "format" → 2
 //	cadres          cadre id                            → Cadre
@@ -12,7 +12,7 @@
 //	recs            cadre id NUL date⁻ record id        → Record    one cadre's archive is one key range,
 //	                                                                 newest attribution date first, then id
 //	rec_ids         record id                           → its recs key without the record id
-//	snapshots       cadre id                            → Status
+//	snapshots       cadre id                            → Status (statusV2: body, then ComputedAt)
 //	form_entries    cadre id NUL form NUL record id     → FormEntry (JSON)
 //	changes         8-byte big-endian sequence          → 8-byte big-endian unix nanos of At, then Change
 //	cursors         consumer name                       → its change-feed cursor (CursorStore)

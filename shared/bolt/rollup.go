@@ -15,7 +15,7 @@ import (
 // Facts and unit rollups (training.RollupStore). Buckets, created by the first PutFacts:
 //
 //	facts         year NUL cadre id              → unit   (where the cadre's facts of the year are)
-//	facts_units   year NUL unit NUL cadre id     → Facts  (ListFacts: ordered by unit, then id)
+//	facts_units   year NUL unit NUL cadre id     → Facts  (binary, codec.go; ListFacts: by unit, then id)
 //	facts_makeup  year NUL unit NUL cadre id     → (empty) the 补训 list: facts with a Makeup reason
 //	rollups       year NUL unit                  → Tally  (the sum of the unit's facts)
 //
