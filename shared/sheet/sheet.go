@@ -8,8 +8,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-
-	"github.com/cadre-training/cadretrain/shared/training"
 )
 
 // Sheet is one table.
@@ -17,11 +15,17 @@ type Sheet struct {
 	Name    string // the worksheet's name in a workbook; "" takes it from Title
 	Title   string // 干部教育培训学时统计表（2026年度）; also the file name; "" for no title row
 	Headers []string
-	Rows    [][]any // string, int, int64, float64, training.Hours, training.Days, training.Date, bool
+	Rows    [][]any // string, int, int64, float64, bool, Hundredths (training.Hours), Halves (training.Days), fmt.Stringer (training.Date)
 }
 
 // Add appends a row.
 func (s *Sheet) Add(cells ...any) { s.Rows = append(s.Rows, cells) }
+
+// Hundredths is a cell of 学时 (training.Hours): xlsx shows it as a number with two decimals.
+type Hundredths interface{ Hundredths() int64 }
+
+// Halves is a cell of days in half-day steps (training.Days): xlsx shows it as a number.
+type Halves interface{ Halves() int64 }
 
 // XLSX renders sheets as one xlsx workbook, a worksheet each: shared/sheet/xlsx.Write in the
 // program, or Remote, which has the render-xlsx function do it (hr-api).
@@ -39,12 +43,7 @@ func CellText(v any) string {
 			return "是"
 		}
 		return "否"
-	case training.Date:
-		if x.IsZero() {
-			return ""
-		}
-		return x.String()
-	case fmt.Stringer:
+	case fmt.Stringer: // training.Date's is "" when unset
 		return x.String()
 	default:
 		return fmt.Sprint(x)

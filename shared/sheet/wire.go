@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/cadre-training/cadretrain/shared/training"
 )
 
 // The render-xlsx Lambda function renders the xlsx exports of hr-api, so that hr-api does not
@@ -18,8 +16,10 @@ import (
 //
 // The sheets travel as gzip-compressed JSON: a list export may hold 20,000 rows (MaxExportRows in
 // shared/httpapi), and an invocation's request is at most 6 MB. A cell is kept as what the xlsx
-// writer tells apart: a string, an integer, a float, 学时 ({"hours": hundredths}, written as a
-// number with two decimals), or null; any other value goes as its CellText.
+// writer tells apart: a string, an integer, a float, 学时 ({"hours": hundredths}), days
+// ({"half_days": halves}), or null; any other value goes as its CellText. (A kind of cell the
+// writer learns must be carried here too; TestRemoteWorkbookIsTheLocalOne compares the two.)
+// Package sheet imports nothing of the rules, so render-xlsx does not link them.
 
 // RenderRequest is render-xlsx's event.
 type RenderRequest struct {
@@ -38,9 +38,19 @@ type wireSheet struct {
 	Rows    [][]json.RawMessage `json:"rows"`
 }
 
-type wireHours struct {
-	Hours *int64 `json:"hours"`
+type wireNumber struct {
+	Hours    *int64 `json:"hours,omitempty"`
+	HalfDays *int64 `json:"half_days,omitempty"`
 }
+
+// hours and halfDays are 学时 and days as render-xlsx decodes them.
+type hours int64
+
+func (h hours) Hundredths() int64 { return int64(h) }
+
+type halfDays int64
+
+func (d halfDays) Halves() int64 { return int64(d) }
 
 // EncodeSheets writes the sheets as RenderRequest.Sheets.
 func EncodeSheets(sheets []*Sheet) ([]byte, error) {
@@ -54,9 +64,12 @@ func EncodeSheets(sheets []*Sheet) ([]byte, error) {
 				switch v := v.(type) {
 				case nil, string, int, int64, float64:
 					x = v
-				case training.Hours:
-					h := int64(v)
-					x = wireHours{Hours: &h}
+				case Hundredths:
+					h := v.Hundredths()
+					x = wireNumber{Hours: &h}
+				case Halves:
+					h := v.Halves()
+					x = wireNumber{HalfDays: &h}
 				default:
 					x = CellText(v)
 				}
@@ -124,13 +137,15 @@ func decodeCell(b json.RawMessage) (any, error) {
 		err := json.Unmarshal(b, &s)
 		return s, err
 	case b[0] == '{':
-		var h wireHours
+		var n wireNumber
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&h); err != nil || h.Hours == nil {
-			return nil, fmt.Errorf("a cell object must be {\"hours\": <hundredths>}: %s", b)
+		if err := dec.Decode(&n); err == nil && n.Hours != nil && n.HalfDays == nil {
+			return hours(*n.Hours), nil
+		} else if err == nil && n.HalfDays != nil && n.Hours == nil {
+			return halfDays(*n.HalfDays), nil
 		}
-		return training.Hours(*h.Hours), nil
+		return nil, fmt.Errorf("a cell object must be {\"hours\": <hundredths>} or {\"half_days\": <halves>}: %s", b)
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {

@@ -15,8 +15,9 @@ import (
 )
 
 // TestSheetsRoundTrip: what hr-api sends render-xlsx keeps every cell as the xlsx writer tells
-// it apart: 学时 exact to the hundredth (docs/rules.md: 学时 are exact decimals), integers exact
-// (beyond 2^53 too), floats, strings (Chinese unescaped), and every other value as its CellText.
+// it apart: 学时 exact to the hundredth (docs/rules.md: 学时 are exact decimals), days exact to
+// the half day (docs/rules.md “Half days”), integers exact (beyond 2^53 too), floats, strings,
+// and every other value as its CellText.
 func TestSheetsRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -30,9 +31,11 @@ func TestSheetsRoundTrip(t *testing.T) {
 		{"negative int", -7, int64(-7)},
 		{"float", 12.25, 12.25},
 		{"integral float", 3.0, int64(3)}, // written the same way by the xlsx writer
-		{"hours", training.Hours(123456), training.Hours(123456)},
-		{"hours zero", training.Hours(0), training.Hours(0)},
-		{"hours at the sum limit", training.Hours(999999999999999), training.Hours(999999999999999)},
+		{"hours", training.Hours(123456), hundredths(123456)},
+		{"hours zero", training.Hours(0), hundredths(0)},
+		{"hours at the sum limit", training.Hours(999999999999999), hundredths(999999999999999)},
+		{"half days", training.DaysFromHalves(5), halves(5)},
+		{"whole days", training.DaysFromHalves(122), halves(122)},
 		{"nil", nil, nil},
 		{"bool", true, "是"},
 		{"date", training.MustDate("2026-03-01"), "2026-03-01"},
@@ -51,7 +54,14 @@ func TestSheetsRoundTrip(t *testing.T) {
 			if len(out) != 1 || out[0].Name != "名单" || out[0].Title != in[0].Title || !reflect.DeepEqual(out[0].Headers, []string{"列"}) {
 				t.Fatalf("sheet %+v", out[0])
 			}
-			if got := out[0].Rows[0][0]; !reflect.DeepEqual(got, tc.want) {
+			got := out[0].Rows[0][0]
+			switch v := got.(type) {
+			case sheet.Hundredths:
+				got = hundredths(v.Hundredths())
+			case sheet.Halves:
+				got = halves(v.Halves())
+			}
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("cell %#v (%T), want %#v (%T)", got, got, tc.want, tc.want)
 			}
 		})
@@ -66,6 +76,8 @@ func TestDecodeSheetsRefuses(t *testing.T) {
 		{"object that is not hours", `[[{"minutes": 3}]]`},
 		{"hours and more", `[[{"hours": 3, "x": 1}]]`},
 		{"hours not an integer", `[[{"hours": 1.5}]]`},
+		{"hours and days", `[[{"hours": 3, "half_days": 1}]]`},
+		{"empty object", `[[{}]]`},
 		{"array cell", `[[[1]]]`},
 		{"boolean cell", `[[true]]`},
 	} {
@@ -96,7 +108,7 @@ func TestRemote(t *testing.T) {
 		t.Fatalf("%q, %v", b, err)
 	}
 	got, err := sheet.DecodeSheets(sent.Sheets)
-	if err != nil || len(got) != 1 || got[0].Rows[0][0] != training.Hours(150) {
+	if h, ok := got[0].Rows[0][0].(sheet.Hundredths); err != nil || len(got) != 1 || !ok || h.Hundredths() != 150 {
 		t.Fatalf("sent %+v, %v", got, err)
 	}
 	for name, invoke := range map[string]func(context.Context, []byte) ([]byte, error){
@@ -121,3 +133,9 @@ func gz(t *testing.T, s string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// hundredths and halves are what a decoded 学时 or days cell is compared as.
+type (
+	hundredths int64
+	halves     int64
+)

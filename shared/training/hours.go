@@ -65,6 +65,9 @@ func allDigits(s string) bool {
 	return true
 }
 
+// Hundredths is h in hundredths of a 学时 (what shared/sheet writes to xlsx as a number).
+func (h Hours) Hundredths() int64 { return int64(h) }
+
 // String renders the shortest exact decimal: 64.5, 90, 0.01, -1.25.
 func (h Hours) String() string {
 	sign := ""

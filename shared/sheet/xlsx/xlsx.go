@@ -10,7 +10,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/cadre-training/cadretrain/shared/sheet"
-	"github.com/cadre-training/cadretrain/shared/training"
 )
 
 var _ sheet.XLSX = Write
@@ -79,13 +78,14 @@ func writeSheet(f *excelize.File, name string, s *sheet.Sheet) error {
 			return err
 		}
 		switch x := v.(type) {
-		case training.Hours:
+		// A new kind of cell needs its place in sheet's wire format too (render-xlsx, wire.go).
+		case sheet.Hundredths:
 			// 学时 are exact hundredths; Excel keeps numbers as doubles, shown with two decimals.
-			if err := f.SetCellFloat(name, cell, float64(x)/100, 2, 64); err != nil {
+			if err := f.SetCellFloat(name, cell, float64(x.Hundredths())/100, 2, 64); err != nil {
 				return err
 			}
 			return f.SetCellStyle(name, cell, cell, hoursStyle)
-		case training.Days:
+		case sheet.Halves:
 			// Days are exact half days (docs/rules.md “Half days”): 2.5 is exact as a double too.
 			return f.SetCellFloat(name, cell, float64(x.Halves())/2, -1, 64)
 		case int, int64, float64, string:

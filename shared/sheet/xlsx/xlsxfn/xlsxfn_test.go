@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
 
 	"github.com/cadre-training/cadretrain/shared/sheet"
+	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 	"github.com/cadre-training/cadretrain/shared/sheet/xlsx/xlsxfn"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -69,4 +71,55 @@ func mustEncode(t *testing.T, s []*sheet.Sheet) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestRemoteWorkbookIsTheLocalOne: a workbook rendered by render-xlsx from what hr-api sends is,
+// cell by cell (value, type, style), the one the one-machine server writes in process, for every
+// kind of cell the exports hold (docs/api.md “Exports”).
+func TestRemoteWorkbookIsTheLocalOne(t *testing.T) {
+	sheets := []*sheet.Sheet{
+		{Title: "干部教育培训档案（张三）", Headers: []string{"文本", "整数", "小数", "学时", "天数", "日期", "空日期", "是否", "空"},
+			Rows: [][]any{
+				{"中青年干部培训班", 61, 2.75, training.Hours(32050), training.DaysFromHalves(5), training.MustDate("2024-03-01"), training.Date{}, true, nil},
+				{"", int64(-3), 0.0, training.Hours(0), training.WholeDays(12), training.MustDate("2026-11-27"), training.Date{}, false, nil},
+			}},
+		{Name: "第二页", Headers: []string{"a"}, Rows: [][]any{{training.Hours(1)}}},
+	}
+	local, err := xlsx.Write(context.Background(), sheets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := xlsxfn.New(slog.New(slog.DiscardHandler))(context.Background(), sheet.RenderRequest{Sheets: mustEncode(t, sheets)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(b []byte) *excelize.File {
+		f, err := excelize.OpenReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	want, got := open(local), open(resp.XLSX)
+	if w, g := want.GetSheetList(), got.GetSheetList(); strings.Join(w, "|") != strings.Join(g, "|") {
+		t.Fatalf("sheets %q, want %q", g, w)
+	}
+	for _, name := range want.GetSheetList() {
+		rows, _ := want.GetRows(name)
+		for r := range rows {
+			for c := range 9 {
+				cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+				wv, _ := want.GetCellValue(name, cell)
+				gv, _ := got.GetCellValue(name, cell)
+				wt, _ := want.GetCellType(name, cell)
+				gt, _ := got.GetCellType(name, cell)
+				ws, _ := want.GetCellStyle(name, cell)
+				gs, _ := got.GetCellStyle(name, cell)
+				if wv != gv || wt != gt || ws != gs {
+					t.Errorf("%s!%s: %q (type %v, style %d), want %q (type %v, style %d)", name, cell, gv, gt, gs, wv, wt, ws)
+				}
+			}
+		}
+	}
 }
