@@ -1,6 +1,8 @@
-// Package awsboot holds the thin AWS adapters: each Lambda function's main calls one of HTTP,
-// FormEntries or RecomputeQuota, which builds only what that function uses, once per cold start
-// (failing fast), and hands typed handlers to the Lambda runtime:
+// Package awsboot holds the thin AWS adapters: each Lambda function's main calls one of
+// FormEntries here, httpfn.HTTP, recomputefn.RecomputeQuota or noticefn.DeliverNotices, which
+// builds only what that function uses, once per cold start (failing fast), and hands typed
+// handlers to the Lambda runtime (render-xlsx, which uses no AWS service, starts on its own:
+// shared/sheet/xlsx/xlsxfn):
 //   - HTTP functions serve their routes of shared/httpapi through API Gateway HTTP API (payload
 //     2.0) events with aws-lambda-go-api-proxy's httpadapter;
 //   - stream functions decode the DynamoDB stream records into training.Change values and call
@@ -11,7 +13,8 @@
 // Environment: TABLE_NAME (required); CADRE_CONFIG_SECRET (the Secrets Manager secret with the
 // configuration, re-read every config.DefaultTTL) or CADRE_CONFIG (a file, for tests of the
 // binaries) in the functions that authenticate callers; AWS_LAMBDA_FUNCTION_NAME (set by Lambda)
-// as the target of recompute-quota's asynchronous self-invocations. The AWS configuration comes
+// as the target of recompute-quota's asynchronous self-invocations; XLSX_FUNCTION_NAME in hr-api
+// (the render-xlsx function, invoked for xlsx exports). The AWS configuration comes
 // from Lambda's environment only (EnvConfig), not from the SDK's default credential chain.
 package awsboot
 
