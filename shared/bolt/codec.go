@@ -891,16 +891,30 @@ func decodeFacts(v []byte, f *training.Facts) error {
 // records (each a presence byte and a length-prefixed record). Format 1 had JSON after the 8 bytes.
 
 func encodeChange(c *training.Change) []byte {
-	e := enc{make([]byte, 8, 600)}
-	binary.BigEndian.PutUint64(e.b, uint64(c.At.UnixNano()))
+	var old, nw []byte
+	if c.Old != nil {
+		old = encodeRecord(c.Old)
+	}
+	if c.New != nil {
+		nw = encodeRecord(c.New)
+	}
+	b := encodeChangeOf(c, old, nw)
+	binary.BigEndian.PutUint64(b, uint64(c.At.UnixNano()))
+	return b
+}
+
+// encodeChangeOf encodes c with its old and new records already encoded (nil: none), leaving the
+// first 8 bytes (At) for the caller to set.
+func encodeChangeOf(c *training.Change, old, nw []byte) []byte {
+	e := enc{make([]byte, 8, 32+len(c.CadreID)+len(old)+len(nw))}
 	e.byte1(codecV1)
 	e.str(string(c.Kind))
 	e.str(c.CadreID)
 	e.compact(c.RecordID)
-	for _, r := range []*training.Record{c.Old, c.New} {
+	for _, r := range [][]byte{old, nw} {
 		e.boolean(r != nil)
 		if r != nil {
-			e.bytes(encodeRecord(r))
+			e.bytes(r)
 		}
 	}
 	return e.b

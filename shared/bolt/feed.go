@@ -17,6 +17,20 @@ var _ training.CursorStore = (*Store)(nil)
 
 // appendChange appends c to the feed in tx and trims changes past the retention.
 func (s *Store) appendChange(tx *bbolt.Tx, c training.Change) error {
+	var old, nw []byte
+	if c.Old != nil {
+		old = encodeRecord(c.Old)
+	}
+	if c.New != nil {
+		nw = encodeRecord(c.New)
+	}
+	return s.appendEncodedChange(tx, encodeChangeOf(&c, old, nw))
+}
+
+// appendEncodedChange is appendChange of a change encoded by encodeChangeOf (outside the
+// transaction: the group-commit writer runs transactions one at a time, so what can be done
+// before is done before); it sets the change's At.
+func (s *Store) appendEncodedChange(tx *bbolt.Tx, v []byte) error {
 	b := tx.Bucket(bktChanges)
 	b.FillPercent = 0.95 // keys only ever grow: fill the pages
 	seq, err := b.NextSequence()
@@ -24,8 +38,8 @@ func (s *Store) appendChange(tx *bbolt.Tx, c training.Change) error {
 		return fmt.Errorf("numbering change: %w", err)
 	}
 	now := s.opts.now()
-	c.At = now
-	if err := b.Put(u64(seq), encodeChange(&c)); err != nil {
+	binary.BigEndian.PutUint64(v, uint64(now.UnixNano()))
+	if err := b.Put(u64(seq), v); err != nil {
 		return fmt.Errorf("writing change: %w", err)
 	}
 	if s.opts.retention <= 0 {

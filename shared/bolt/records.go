@@ -57,8 +57,12 @@ func getRecord(tx *bbolt.Tx, id []byte) (r training.Record, k []byte, found bool
 
 // putRecord writes r (new or changed; its key never changes: the attribution date is content).
 func putRecord(tx *bbolt.Tx, r *training.Record) error {
-	k := recKey(r)
-	if err := tx.Bucket(bktRecs).Put(k, encodeRecord(r)); err != nil {
+	return putEncodedRecord(tx, r, recKey(r), encodeRecord(r))
+}
+
+// putEncodedRecord is putRecord with r's key and encoding made beforehand.
+func putEncodedRecord(tx *bbolt.Tx, r *training.Record, k, v []byte) error {
+	if err := tx.Bucket(bktRecs).Put(k, v); err != nil {
 		return fmt.Errorf("writing record %s: %w", r.ID, err)
 	}
 	if err := tx.Bucket(bktRecIDs).Put([]byte(r.ID), k[:len(k)-len(r.ID)]); err != nil {
@@ -99,6 +103,9 @@ func (s *Store) createRecord(ctx context.Context, r training.Record, oldID strin
 		outcome  training.CreateOutcome
 		notFound bool
 	)
+	// Encoded before the transaction: the writer runs one at a time.
+	key, val := recKey(&r), encodeRecord(&r)
+	change := encodeChangeOf(&training.Change{Kind: training.ChangeInsert, CadreID: r.CadreID, RecordID: r.ID}, nil, val)
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		out, outcome, notFound = training.Record{}, "", false
 		// The record id is derived from the idempotency key, so rec_ids is the idempotency index.
@@ -126,11 +133,10 @@ func (s *Store) createRecord(ctx context.Context, r training.Record, oldID strin
 				return nil
 			}
 		}
-		if err := putRecord(tx, &r); err != nil {
+		if err := putEncodedRecord(tx, &r, key, val); err != nil {
 			return err
 		}
-		nr := r
-		if err := s.appendChange(tx, training.Change{Kind: training.ChangeInsert, CadreID: r.CadreID, RecordID: r.ID, New: &nr}); err != nil {
+		if err := s.appendEncodedChange(tx, change); err != nil {
 			return err
 		}
 		if oldID != "" && old.Status != training.StatusVoided {
