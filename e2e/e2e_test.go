@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -400,6 +401,7 @@ func TestE2E(t *testing.T) {
 		{"WebhookSignatures", testWebhookSignatures},
 		{"WebhookLimits", testWebhookLimits},
 		{"WebhookBatchMixed", testWebhookBatchMixed},
+		{"WebhookBatchManyCadres", testWebhookBatchManyCadres},
 		{"SelfStudy", testSelfStudy},
 		{"RecordsAndVoid", testRecordsAndVoid},
 		{"FormEntriesAndWithdrawal", testFormEntries},
@@ -637,6 +639,79 @@ func testWebhookBatchMixed(t *testing.T, e *env) {
 	}
 	if !fields["completions[3].hours"] || !fields["completions[3].days"] {
 		t.Errorf("invalid item errors %v, want completions[3].hours and completions[3].days", res[3]["errors"])
+	}
+}
+
+// testWebhookBatchManyCadres: the items of a batch that name several cadres are stored as if one
+// after another (docs/decisions.md “Records”): per cadre in their order — a same training from the
+// same source replaces the earlier item's record (docs/rules.md “One training, one count”), a
+// repeat is a duplicate — and, when two cadres' items share an event id, the first item is the one
+// created and the other a conflict.
+func testWebhookBatchManyCadres(t *testing.T, e *env) {
+	x, y, z := e.id("many-x"), e.id("many-y"), e.id("many-z")
+	for _, c := range []string{x, y, z} {
+		e.putCadre(t, keyCQ, c, unitCQ, townshipRk)
+	}
+	first := centralized(e.id("many-1"), x, "2025-05-01", "2025-05-02", 2, 12, false)
+	again := centralized(e.id("many-3"), x, "2025-05-01", "2025-05-02", 2, 12, false)
+	again["course_id"] = first["course_id"] // the same training under another event id: replaces many-1
+	batch := []any{
+		first,
+		centralized(e.id("many-2"), y, "2025-05-03", "2025-05-04", 2, 12, true),
+		again,
+		centralized(e.id("many-2"), y, "2025-05-03", "2025-05-04", 2, 12, true),
+		centralized(e.id("many-4"), z, "2025-05-05", "2025-05-06", 2, 12, false),
+		centralized(e.id("many-5"), e.id("many-ghost"), "2025-05-05", "2025-05-06", 2, 12, false),
+		centralized(e.id("many-6"), z, "2025-05-07", "2025-05-08", 2, 12, false),
+	}
+	b, _ := json.Marshal(map[string]any{"completions": batch})
+	res := results(t, e.webhook(t, platform, b, time.Now(), secretNew))
+	want := []string{"created", "created", "created", "duplicate", "created", "rejected", "created"}
+	if len(res) != len(want) {
+		t.Fatalf("%d results, want %d: %v", len(res), len(want), res)
+	}
+	for i, w := range want {
+		if item := batch[i].(map[string]any); res[i]["status"] != w || res[i]["event_id"] != item["event_id"] {
+			t.Errorf("results[%d] = %v, want %s for %v", i, res[i], w, item["event_id"])
+		}
+	}
+	archive := func(cadre string) map[string]string { // record id → status
+		r := e.do(t, req{method: "GET", path: "/v1/cadres/" + cadre + "/records", key: keyCQ})
+		wantStatus(t, r, 200)
+		out := map[string]string{}
+		recs, _ := r.json(t)["records"].([]any)
+		for _, x := range recs {
+			m := x.(map[string]any)
+			out[m["record_id"].(string)] = m["status"].(string)
+		}
+		return out
+	}
+	if got, want := archive(x), map[string]string{res[0]["record_id"].(string): "voided", res[2]["record_id"].(string): "active"}; !maps.Equal(got, want) {
+		t.Errorf("archive of %s: %v, want %v (the second report replaces the first)", x, got, want)
+	}
+	if got := archive(y); len(got) != 1 {
+		t.Errorf("archive of %s: %v, want one record", y, got)
+	}
+	if got := archive(z); len(got) != 2 {
+		t.Errorf("archive of %s: %v, want two records", z, got)
+	}
+
+	// One event id for two cadres in one batch: the first item creates, the second conflicts.
+	shared := e.id("many-shared")
+	batch = []any{
+		centralized(e.id("many-7"), z, "2025-06-01", "2025-06-02", 2, 12, false),
+		centralized(shared, x, "2025-06-03", "2025-06-04", 2, 12, false),
+		centralized(e.id("many-8"), y, "2025-06-01", "2025-06-02", 2, 12, false),
+		centralized(shared, y, "2025-06-03", "2025-06-04", 2, 12, false),
+	}
+	b, _ = json.Marshal(map[string]any{"completions": batch})
+	res = results(t, e.webhook(t, platform, b, time.Now(), secretNew))
+	want = []string{"created", "created", "created", "conflict"}
+	for i, w := range want {
+		if i >= len(res) || res[i]["status"] != w {
+			t.Errorf("shared event id: results %v, want statuses %v", res, want)
+			break
+		}
 	}
 }
 

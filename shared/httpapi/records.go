@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/cadre-training/cadretrain/shared/config"
 	"github.com/cadre-training/cadretrain/shared/obs"
@@ -158,18 +159,20 @@ func (a *API) completions(c *call) (int, any, error) {
 		}
 		a.d.Metrics.Put(ms...)
 	}()
+	parsed := make([]parsedCompletion, len(items))
 	for i, item := range items {
 		prefix := ""
 		if batch {
 			prefix = fmt.Sprintf("completions[%d].", i)
 		}
-		res, err := a.ingestOne(c, platform, item, prefix)
-		if err != nil {
-			// A store failure fails the whole request (500) so the platform sends it again;
-			// items already stored then come back as duplicates.
-			return 0, nil, err
-		}
-		results[i] = res
+		parsed[i] = parseCompletion(platform, item, prefix)
+	}
+	if err := a.storeCompletions(c, platform, parsed, results); err != nil {
+		// A store failure fails the whole request (500) so the platform sends it again;
+		// items already stored then come back as duplicates.
+		return 0, nil, err
+	}
+	for _, res := range results {
 		counts[outcomeMetric[res.Status]]++
 	}
 	if !batch {
@@ -212,37 +215,125 @@ func splitBatch(b []byte) ([]json.RawMessage, bool, error) {
 	return items, true, nil
 }
 
-func (a *API) ingestOne(c *call, platform string, item json.RawMessage, prefix string) (CompletionResult, error) {
+// parsedCompletion is one item of a webhook read into a record (res.Status "invalid" when it
+// cannot be stored).
+type parsedCompletion struct {
+	r         training.Record
+	daysGiven bool
+	prefix    string
+	res       CompletionResult
+}
+
+// parseCompletion reads one item of a webhook; prefix names it in field errors.
+func parseCompletion(platform string, item json.RawMessage, prefix string) parsedCompletion {
 	var errs training.Fields
 	o, ok := parseObject(item, prefix, &errs)
 	if !ok {
-		return CompletionResult{Status: "invalid", Errors: errs}, nil
+		return parsedCompletion{res: CompletionResult{Status: "invalid", Errors: errs}}
 	}
-	r := training.Record{Source: "platform/" + platform, SourceSystem: platform}
-	r.ExternalID = o.str("event_id", true)
-	r.CadreID = o.str("cadre_id", true)
-	daysGiven := readTraining(o, &r)
-	r.Supersedes = o.str("supersedes", false)
+	p := parsedCompletion{r: training.Record{Source: "platform/" + platform, SourceSystem: platform}, prefix: prefix}
+	p.r.ExternalID = o.str("event_id", true)
+	p.r.CadreID = o.str("cadre_id", true)
+	p.daysGiven = readTraining(o, &p.r)
+	p.r.Supersedes = o.str("supersedes", false)
 	o.done()
-	res := CompletionResult{EventID: r.ExternalID}
+	p.res = CompletionResult{EventID: p.r.ExternalID}
 	if len(errs) > 0 {
 		// Also run the rule checks, so every bad field is named at once.
-		errs = mergeFields(errs, prefixed(training.CheckRecord(&r, daysGiven), prefix))
-		res.Status, res.Errors = "invalid", errs
-		return res, nil
+		errs = mergeFields(errs, prefixed(training.CheckRecord(&p.r, p.daysGiven), prefix))
+		p.res.Status, p.res.Errors = "invalid", errs
 	}
-	out, err := a.d.Service.SubmitRecord(c.ctx(), nil, r, daysGiven)
+	return p
+}
+
+// maxIngestCadres bounds how many cadres of one webhook are stored at once.
+const maxIngestCadres = 8
+
+// storeCompletions stores the valid items and sets every item's result in results. Each item is
+// stored on its own (docs/decisions.md “Records”), but the items of different cadres are stored
+// concurrently, so their writes share the store's group commits instead of waiting for one
+// commit each; the items of one cadre are stored in their order (a later one may replace or
+// supersede an earlier one). When two items of different cadres share an event id (one record
+// id), or one supersedes the other's event, the whole batch is stored in order. The error is a
+// store failure, the one of the first item that met one.
+func (a *API) storeCompletions(c *call, platform string, items []parsedCompletion, results []CompletionResult) error {
+	var order []string // cadres in order of their first item
+	byCadre := map[string][]int{}
+	events := map[string]string{} // event id (or superseded event) → cadre
+	inOrder := false
+	for i := range items {
+		p := &items[i]
+		if p.res.Status == "invalid" {
+			results[i] = p.res
+			continue
+		}
+		if byCadre[p.r.CadreID] == nil {
+			order = append(order, p.r.CadreID)
+		}
+		byCadre[p.r.CadreID] = append(byCadre[p.r.CadreID], i)
+		for _, ev := range []string{p.r.ExternalID, p.r.Supersedes} {
+			if ev == "" {
+				continue
+			}
+			if cadre, ok := events[ev]; ok && cadre != p.r.CadreID {
+				inOrder = true
+			}
+			events[ev] = p.r.CadreID
+		}
+	}
+	errs := make([]error, len(items))
+	store := func(idx []int) {
+		for _, i := range idx {
+			results[i], errs[i] = a.storeCompletion(c, platform, &items[i])
+			if errs[i] != nil {
+				return
+			}
+		}
+	}
+	if inOrder || len(order) == 1 {
+		var all []int
+		for i := range items {
+			if items[i].res.Status != "invalid" {
+				all = append(all, i)
+			}
+		}
+		store(all)
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxIngestCadres)
+		for _, cadre := range order {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				store(byCadre[cadre])
+			})
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeCompletion stores one valid item of a webhook and returns its result; the error is a
+// store failure.
+func (a *API) storeCompletion(c *call, platform string, p *parsedCompletion) (CompletionResult, error) {
+	res := p.res
+	out, err := a.d.Service.SubmitRecord(c.ctx(), nil, p.r, p.daysGiven)
 	var e *training.Error
 	switch {
 	case err == nil:
 		res.Status, res.RecordID = string(out.Outcome), out.Record.ID
 	case training.ErrorCode(err) == training.EINVALID && errors.As(err, &e):
-		res.Status, res.Errors = "invalid", prefixed(e.Fields, prefix)
+		res.Status, res.Errors = "invalid", prefixed(e.Fields, p.prefix)
 	case training.ErrorCode(err) == training.ENOTFOUND:
 		res.Status = "rejected"
-		res.Errors = []training.FieldError{{Field: prefix + "cadre_id", Message: fmt.Sprintf("no cadre %q is registered; create the profile (PUT /v1/cadres/%s) first", r.CadreID, r.CadreID)}}
+		res.Errors = []training.FieldError{{Field: p.prefix + "cadre_id", Message: fmt.Sprintf("no cadre %q is registered; create the profile (PUT /v1/cadres/%s) first", p.r.CadreID, p.r.CadreID)}}
 	default:
-		return res, fmt.Errorf("ingest %s/%s: %w", platform, r.ExternalID, err)
+		return res, fmt.Errorf("ingest %s/%s: %w", platform, p.r.ExternalID, err)
 	}
 	return res, nil
 }
