@@ -246,10 +246,7 @@ func (s *Service) SubmitRecord(ctx context.Context, scope Scope, r training.Reco
 	if err != nil {
 		return SubmitResult{}, err
 	}
-	if _, err := s.GetCadre(ctx, scope, r.CadreID); err != nil {
-		return SubmitResult{}, err
-	}
-	return s.storeRecord(ctx, r)
+	return s.storeRecord(ctx, scope, r)
 }
 
 // PrepareRecord runs every check of a submitted record that needs no store (fields, event id,

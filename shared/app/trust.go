@@ -20,7 +20,9 @@ import (
 //     replaced the same way ("replaced by event …").
 //
 // A resend (r's key already stored) is left to the store: duplicate or conflict, nothing voided.
-func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitResult, error) {
+// The cadre must exist and be visible in scope (else ENOTFOUND, nothing stored); it is read once,
+// with the records a centralized training is compared with.
+func (s *Service) storeRecord(ctx context.Context, scope Scope, r training.Record) (SubmitResult, error) {
 	// Only what can matter is read: for a supersession the record under r's key and the one it
 	// supersedes (by id); for a centralized training the records of its end date (a resend or a
 	// same training has the same dates); for anything else nothing. The whole archive is never read
@@ -34,6 +36,20 @@ func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitRes
 			return training.Record{}, false, nil
 		}
 		return training.Record{}, false, err
+	}
+	var near []training.Record // centralized: the cadre's records of r's end date
+	if r.Supersedes == "" && r.Kind == training.KindCentralized {
+		end := r.AttributionDate()
+		c, recs, err := s.Store.CadreWithRecords(ctx, r.CadreID, func(training.Cadre) (training.Date, training.Date) { return end, end })
+		if err != nil {
+			return SubmitResult{}, err
+		}
+		if !visible(scope, c.Unit) {
+			return SubmitResult{}, training.Errorf(training.ENOTFOUND, "cadre %s not found", r.CadreID)
+		}
+		near = recs
+	} else if _, err := s.GetCadre(ctx, scope, r.CadreID); err != nil {
+		return SubmitResult{}, err
 	}
 	var oldID, reason string
 	switch {
@@ -59,11 +75,6 @@ func (s *Service) storeRecord(ctx context.Context, r training.Record) (SubmitRes
 		}
 		reason = fmt.Sprintf("superseded by event %s", r.ExternalID)
 	case r.Kind == training.KindCentralized:
-		end := r.AttributionDate()
-		_, near, err := s.Store.CadreWithRecords(ctx, r.CadreID, func(training.Cadre) (training.Date, training.Date) { return end, end })
-		if err != nil {
-			return SubmitResult{}, err
-		}
 		if slices.ContainsFunc(near, func(e training.Record) bool { return e.ID == r.ID }) {
 			break // a resend (same key, same dates): the store answers duplicate or conflict
 		}

@@ -279,7 +279,7 @@ func (s *Store) ListRecordsPage(ctx context.Context, cadreID, cursor string, lim
 // transaction with one range scan; see training.RecordStore.
 func (s *Store) CadreWithRecords(ctx context.Context, cadreID string, span func(training.Cadre) (from, to training.Date)) (training.Cadre, []training.Record, error) {
 	var c training.Cadre
-	recs := make([]training.Record, 0, 16)
+	var recs []training.Record // sized by scanRecords
 	var found bool
 	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
@@ -298,6 +298,9 @@ func (s *Store) CadreWithRecords(ctx context.Context, cadreID string, span func(
 	}
 	if !found {
 		return training.Cadre{}, nil, training.Errorf(training.ENOTFOUND, "cadre %s not found", cadreID)
+	}
+	if recs == nil {
+		recs = []training.Record{}
 	}
 	return c, recs, nil
 }
