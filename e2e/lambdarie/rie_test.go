@@ -29,6 +29,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -76,10 +77,12 @@ const (
 	formEntries = "WriteFormEntriesFunction"
 	recompute   = "RecomputeQuotaFunction"
 	renderXLSX  = "RenderXlsxFunction"
+	notices     = "DeliverNoticesFunction"
+	keyAdmin    = "demo-admin-key-not-for-production"
 )
 
 // renderXLSX starts before hrAPI, which invokes it for its xlsx exports.
-var functions = []string{renderXLSX, hrAPI, selfStudy, ingest, formEntries, recompute}
+var functions = []string{renderXLSX, hrAPI, selfStudy, ingest, formEntries, recompute, notices}
 
 // buildDir is where `sam build` put the functions: .aws-sam/build, or CADRE_RIE_BUILD_DIR (with the
 // same <LogicalId>/bootstrap layout), e.g. to time a build for this machine's CPU against qemu.
@@ -1138,6 +1141,93 @@ func TestFunctionsUnderRIE(t *testing.T) {
 		}
 		if st.CadreID != idle || !online {
 			t.Errorf("snapshot %+v, want one with online_annual", st)
+		}
+	})
+
+	// A 调训 notice through the outbox: filing a class (hr-api) writes the outbox entry; its stream
+	// record, as the Pipe forwards it into the notice queue, reaches deliver-notices in an SQS
+	// batch; the subscriber gets one Standard Webhooks signed POST (docs/api.md “Notices”).
+	t.Run("DeliverNotices", func(t *testing.T) {
+		type got struct {
+			header http.Header
+			body   []byte
+		}
+		posts := make(chan got, 8)
+		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			posts <- got{r.Header.Clone(), b}
+		}))
+		defer recv.Close()
+		admin := map[string]string{"Authorization": "Bearer " + keyAdmin}
+		hr := map[string]string{"Authorization": "Bearer " + keyCQ}
+		sub := "sub-" + run
+		r := fn[hrAPI].http(t, "PUT", "/v1/subscriptions/"+sub, admin, jsonBody(t, map[string]any{
+			"url": recv.URL + "/hook", "events": []string{"class.call_notice"}, "unit": unitCQ, "description": "rie",
+		}))
+		wantStatus(t, r, http.StatusCreated)
+		secret, _ := r.json(t)["secret"].(string)
+		course := "cls-notice-" + run
+		wantStatus(t, fn[hrAPI].http(t, "PUT", "/v1/classes/"+course, hr, jsonBody(t, map[string]any{
+			"title": "信访干部专题培训班", "institution": "中共重庆市委党校（重庆行政学院）", "institution_type": "party_school",
+			"unit": unitCQ, "start_date": "2026-03-02", "end_date": "2026-03-06", "full_time": true, "planned_hours": 40,
+			"cadre_ids": []string{cadre},
+		})), http.StatusCreated)
+		wantStatus(t, fn[hrAPI].http(t, "POST", "/v1/classes/"+course+"/file", hr, nil), http.StatusOK)
+
+		var outbox []streamRecord
+		for _, rec := range readStream(t, db, streams, table) {
+			if rec["eventName"] == "INSERT" && keyS(rec, "pk") == "DOC#due" {
+				outbox = append(outbox, rec)
+			}
+		}
+		if len(outbox) != 1 {
+			t.Fatalf("%d outbox entries in the stream, want 1 (one called cadre, one subscription)", len(outbox))
+		}
+		ev := loadEvent(t, "sqs-receive-message.json")
+		msg := ev["Records"].([]any)[0].(map[string]any)
+		b, err := json.Marshal(outbox[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg["body"], msg["messageId"] = string(b), "msg-"+run
+		for i := range 2 { // the same message again (SQS delivers at least once): nothing more is sent
+			var resp struct {
+				BatchItemFailures []map[string]any `json:"batchItemFailures"`
+			}
+			if err := json.Unmarshal(fn[notices].call(t, ev), &resp); err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("invocation %d: batchItemFailures %v", i+1, resp.BatchItemFailures)
+			}
+		}
+		close(posts)
+		var all []got
+		for p := range posts {
+			all = append(all, p)
+		}
+		if len(all) != 1 {
+			t.Fatalf("the subscriber got %d POSTs, want 1", len(all))
+		}
+		wh, err := standardwebhooks.NewWebhook(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wh.Verify(all[0].body, all[0].header); err != nil {
+			t.Errorf("the delivery's signature: %v", err)
+		}
+		var payload struct {
+			Type string         `json:"type"`
+			Data map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(all[0].body, &payload); err != nil || payload.Type != "class.call_notice" ||
+			payload.Data["cadre_id"] != cadre || payload.Data["course_id"] != course {
+			t.Errorf("delivered %s", all[0].body)
+		}
+		r = fn[hrAPI].http(t, "GET", "/v1/subscriptions/"+sub+"/deliveries", admin, nil)
+		wantStatus(t, r, http.StatusOK)
+		if !bytes.Contains(r.body, []byte(`"status":"delivered"`)) {
+			t.Errorf("delivery log %s", r.body)
 		}
 	})
 

@@ -12,3 +12,5 @@ sam="$here/../../../scripts/sam.sh"
 "$sam" local generate-event dynamodb update >"$here/dynamodb-update.json"
 # An EventBridge scheduled event.
 "$sam" local generate-event cloudwatch scheduled-event >"$here/scheduled-event.json"
+# An SQS batch, what the notice queue delivers to deliver-notices.
+"$sam" local generate-event sqs receive-message >"$here/sqs-receive-message.json"
