@@ -48,6 +48,7 @@ func main() {
 		keep     = flag.Bool("keep", false, "keep the store file")
 		asOfStr  = flag.String("as-of", "2026-11-27", "evaluation date")
 		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+		seedOnly = flag.Bool("seed-only", false, "with -dir: seed the store file and stop (time the recomputes later with -reuse)")
 		reuse    = flag.Bool("reuse", false, "with -dir: when the store file is there already (from a -keep run with the same -cadres, -records and -unit-size), skip the seeding and time only the recomputes")
 	)
 	flag.Parse()
@@ -103,6 +104,9 @@ func main() {
 		fmt.Printf("seed (%s): %.1fs wall, %.1fs CPU, %.0f records/s; file %s (pages in use %s), %.0f bytes per record\n",
 			mode, seedTime.Seconds(), seedCPU.Seconds(), float64(nrec)/seedTime.Seconds(), mb(fileSize), mb(used), float64(used)/float64(nrec))
 		bucketSizes(path, nrec)
+	}
+	if *seedOnly {
+		return
 	}
 
 	s, err := bolt.Open(path)
