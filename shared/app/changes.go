@@ -139,9 +139,11 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 		if len(facts) > nFacts && firstFacts < 0 {
 			firstFacts = i
 		}
+		unchanged := false
 		if err == nil {
 			// Queued before the batch's statuses are stored: a replay finds the same events.
-			if nerr := s.statusNotices(ctx, c, stored, storedKnown, st); nerr != nil {
+			var nerr error
+			if unchanged, nerr = s.statusNotices(ctx, c, stored, storedKnown, st); nerr != nil {
 				err = fmt.Errorf("notices: %w", nerr)
 			}
 		}
@@ -149,7 +151,7 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 		case training.ErrorCode(err) == training.ENOTFOUND:
 		case err != nil:
 			return fail(&ChangeFailure{Index: i, Err: fmt.Errorf("recompute %s: %w", ch.CadreID, err)})
-		case stored != nil && sameStatus(*stored, st):
+		case unchanged || stored != nil && sameStatus(*stored, st):
 		default:
 			if firstPending < 0 {
 				firstPending = i

@@ -548,7 +548,7 @@ func (s *Service) Recompute(ctx context.Context, cadreID string, asOf training.D
 	}
 	// Notices of the change are queued before the snapshot is stored: a crash in between finds
 	// the same change again on the replay, and the events' ids make it the same events.
-	if err := s.statusNotices(ctx, c, stored, storedKnown, st); err != nil {
+	if _, err := s.statusNotices(ctx, c, stored, storedKnown, st); err != nil {
 		return training.Status{}, fmt.Errorf("notices of %s: %w", cadreID, err)
 	}
 	if stored != nil && sameStatus(*stored, st) {
@@ -659,8 +659,8 @@ func (s *Service) recomputeBatches(ctx context.Context, batches <-chan []string,
 			for ids := range batches {
 				sts = sts[:0]
 				var (
-					facts     []training.FactsUpdate
-					evaluated []string
+					facts     = make([]training.FactsUpdate, 0, 2*len(ids))
+					evaluated = make([]string, 0, len(ids))
 				)
 				done := 0
 				for _, id := range ids {
@@ -678,11 +678,12 @@ func (s *Service) recomputeBatches(ctx context.Context, batches <-chan []string,
 						continue
 					}
 					evaluated = append(evaluated, id)
-					if err := s.statusNotices(ctx, c, stored, storedKnown, st); err != nil {
+					unchanged, err := s.statusNotices(ctx, c, stored, storedKnown, st)
+					if err != nil {
 						fail(id, fmt.Errorf("notices: %w", err))
 						continue
 					}
-					if stored != nil && sameStatus(*stored, st) {
+					if unchanged || stored != nil && sameStatus(*stored, st) {
 						done++
 						continue
 					}

@@ -21,10 +21,10 @@ type RequirementNoticeData struct {
 
 // SnapshotComparer is implemented by stores that can tell whether a status says the same as the
 // cadre's stored snapshot (everything but computed_at) from the stored bytes, without decoding
-// them (the embedded store). SnapshotUnlessSame returns same, or else the stored snapshot (nil:
-// none).
+// them (the embedded store). SnapshotUnlessSame reports same, or else, when decode is set, returns
+// the stored snapshot (nil: none).
 type SnapshotComparer interface {
-	SnapshotUnlessSame(ctx context.Context, st training.Status) (stored *training.Status, same bool, err error)
+	SnapshotUnlessSame(ctx context.Context, st training.Status, decode bool) (stored *training.Status, same bool, err error)
 }
 
 // statusNotices finds what a recompute tells subscribers, by comparing the stored snapshot
@@ -40,33 +40,35 @@ type SnapshotComparer interface {
 //
 // The stored snapshot is read (when the store did not hand it over, !storedKnown) only when st
 // has a requirement that could give an event, so a cadre on track costs nothing more; a store
-// that compares snapshots as bytes (SnapshotComparer) decodes it only when it differs from st (a
-// status equal to the stored one tells nothing new). An event is built (its data and id) only when
-// a subscription wants its type and the cadre's unit, so a recompute with no subscriber for what
-// it finds costs one listing of the subscriptions.
-func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *training.Status, storedKnown bool, st training.Status) error {
+// that compares snapshots as bytes (SnapshotComparer) is asked for every status, and decodes the
+// stored one only when it differs from st and st could give an event. unchanged reports that the
+// store found st the same as its snapshot (such a status tells nothing new, and a batch need not
+// hand it to PutSnapshots); it is false when not known. An event is built (its data and id) only
+// when a subscription wants its type and the cadre's unit, so a recompute with no subscriber for
+// what it finds costs one listing of the subscriptions.
+func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *training.Status, storedKnown bool, st training.Status) (unchanged bool, err error) {
 	if !storedKnown {
 		candidate := false
 		for _, r := range st.Requirements {
 			candidate = candidate || r.State == training.StateAtRisk || r.State == training.StateUnmet ||
 				r.Trigger != nil && r.Trigger.Event == "promotion" && r.State != training.StateMet
 		}
-		if !candidate {
-			return nil
-		}
 		if cmp, ok := s.Store.(SnapshotComparer); ok {
-			snap, same, err := cmp.SnapshotUnlessSame(ctx, st)
-			if err != nil || same {
-				return err
+			snap, same, err := cmp.SnapshotUnlessSame(ctx, st, candidate)
+			if err != nil || same || !candidate {
+				return same, err
 			}
 			stored = snap
 		} else {
+			if !candidate {
+				return false, nil
+			}
 			snap, err := s.Store.GetSnapshot(ctx, c.ID)
 			switch {
 			case err == nil:
 				stored = &snap
 			case training.ErrorCode(err) != training.ENOTFOUND:
-				return err
+				return false, err
 			}
 		}
 	}
@@ -110,11 +112,11 @@ func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *t
 		}
 	}
 	if len(found) == 0 {
-		return nil
+		return false, nil
 	}
 	subs, err := s.ListSubscriptions(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, n := range found {
 		var wanting []training.Subscription
@@ -136,9 +138,9 @@ func (s *Service) statusNotices(ctx context.Context, c training.Cadre, stored *t
 			Data: data, Timestamp: s.now().UTC()}
 		for _, sub := range wanting {
 			if err := s.enqueue(ctx, sub, ev); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
-	return nil
+	return false, nil
 }

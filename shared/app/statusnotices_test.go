@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -15,10 +16,16 @@ import (
 )
 
 // countingStore is the embedded store counting the snapshots it decodes for a caller
-// (GetSnapshot); everything else, SnapshotUnlessSame included, is the store's own.
+// (GetSnapshot) and the statuses handed to PutSnapshots; everything else, SnapshotUnlessSame
+// included, is the store's own.
 type countingStore struct {
 	*bolt.Store
-	gets int
+	gets, handed int
+}
+
+func (s *countingStore) PutSnapshots(ctx context.Context, sts []training.Status) (int, error) {
+	s.handed += len(sts)
+	return s.Store.PutSnapshots(ctx, sts)
 }
 
 func (s *countingStore) GetSnapshot(ctx context.Context, cadreID string) (training.Status, error) {
@@ -148,4 +155,65 @@ func TestStatusNotices(t *testing.T) {
 			t.Fatalf("queued notices %v, want %v", got, want)
 		}
 	})
+}
+
+// TestRecomputeUnitHandsOverOnlyChanged: a fan-out on the embedded store hands PutSnapshots only
+// the statuses that differ from the stored snapshots (the store compared them as bytes while the
+// notices were looked for), so a recompute that changes nothing opens no write transaction for
+// snapshots; a changed cadre is still stored.
+func TestRecomputeUnitHandsOverOnlyChanged(t *testing.T) {
+	ctx := context.Background()
+	bs, err := bolt.Open(filepath.Join(t.TempDir(), "cadre.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	st := &countingStore{Store: bs}
+	s := app.New(st)
+	s.Now = func() time.Time { return now }
+	for i := range 30 {
+		mustPut(t, s, fmt.Sprintf("c-%02d", i), app.ProfileInput{Name: "甲", Unit: "cn/cq/a", Rank: "staff_1", RankEffectiveOn: training.MustDate("2020-01-01")})
+	}
+	for _, tc := range []struct {
+		name           string
+		change         func()
+		handed, stored int
+	}{
+		{"First", nil, 30, 30},
+		{"NothingChanged", nil, 0, 0},
+		{"OneTrained", func() { submit(t, s, online("c-07", "o1", "2025-06-01", training.HoursOf(50))) }, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.change != nil {
+				tc.change()
+			}
+			st.handed = 0
+			before := map[string]time.Time{}
+			for i := range 30 {
+				id := fmt.Sprintf("c-%02d", i)
+				if snap, err := bs.GetSnapshot(ctx, id); err == nil {
+					before[id] = snap.ComputedAt
+				}
+			}
+			s.Now = func() time.Time { return now.Add(time.Duration(len(tc.name)) * time.Minute) }
+			res, err := s.RecomputeUnit(ctx, "cn/cq", training.Date{}, 2, nil)
+			if err != nil || res.Recomputed != 30 || res.Failed != 0 {
+				t.Fatalf("RecomputeUnit: %+v, %v", res, err)
+			}
+			stored := 0
+			for i := range 30 {
+				id := fmt.Sprintf("c-%02d", i)
+				snap, err := bs.GetSnapshot(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if at, ok := before[id]; !ok || !at.Equal(snap.ComputedAt) {
+					stored++
+				}
+			}
+			if st.handed != tc.handed || stored != tc.stored {
+				t.Fatalf("handed %d statuses to PutSnapshots, %d stored; want %d, %d", st.handed, stored, tc.handed, tc.stored)
+			}
+		})
+	}
 }

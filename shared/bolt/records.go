@@ -421,19 +421,20 @@ func (s *Store) PutSnapshots(ctx context.Context, sts []training.Status) (int, e
 
 // SnapshotUnlessSame tells whether st says the same as the cadre's stored snapshot (everything
 // but ComputedAt) by comparing the encoded bodies, and decodes the stored one only when it
-// differs (app.SnapshotComparer); stored is nil when there is none.
-func (s *Store) SnapshotUnlessSame(ctx context.Context, st training.Status) (stored *training.Status, same bool, err error) {
-	body := appendStatusBody(nil, &st)
+// differs and decode is set (app.SnapshotComparer); stored is nil when there is none. A snapshot
+// of an older encoding is never reported the same: PutSnapshots is to rewrite it (putSnapshot).
+func (s *Store) SnapshotUnlessSame(ctx context.Context, st training.Status, decode bool) (stored *training.Status, same bool, err error) {
+	body := appendStatusBody(make([]byte, 0, 512), &st)
 	err = s.view(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bktSnapshots).Get([]byte(st.CadreID))
 		if v == nil {
 			return nil
 		}
-		cur, _, _, err := storedStatusBody(v)
+		cur, _, current, err := storedStatusBody(v)
 		if err != nil {
 			return err
 		}
-		if same = bytes.Equal(cur, body); same {
+		if same = current && bytes.Equal(cur, body); same || !decode {
 			return nil
 		}
 		stored = new(training.Status)

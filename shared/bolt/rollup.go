@@ -52,7 +52,7 @@ func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[
 }
 
 func storedFacts(tx *bbolt.Tx, cadreID string, year int) (training.Facts, bool, error) {
-	v, _, err := storedFactsValue(tx, cadreID, year)
+	v, _, err := storedFactsValue(tx, cadreID, year, "")
 	if v == nil || err != nil {
 		return training.Facts{}, false, err
 	}
@@ -61,11 +61,19 @@ func storedFacts(tx *bbolt.Tx, cadreID string, year int) (training.Facts, bool, 
 }
 
 // storedFactsValue returns the stored value of the cadre's facts of the year (nil when none) and
-// the key it is at in facts_units.
-func storedFactsValue(tx *bbolt.Tx, cadreID string, year int) ([]byte, []byte, error) {
+// the key it is at in facts_units. It looks under unitHint first (the unit of the new facts:
+// usually where the stored ones are; facts_units holds one entry per cadre and year, at the unit
+// the facts bucket names), then asks the facts bucket.
+func storedFactsValue(tx *bbolt.Tx, cadreID string, year int, unitHint string) ([]byte, []byte, error) {
 	ptr, units := tx.Bucket(bktFacts), tx.Bucket(bktFactsUnits)
 	if ptr == nil || units == nil {
 		return nil, nil, nil
+	}
+	if unitHint != "" {
+		k := key(yearKey(year), unitHint, cadreID)
+		if v := units.Get(k); v != nil {
+			return v, k, nil
+		}
 	}
 	unit := ptr.Get(key(yearKey(year), cadreID))
 	if unit == nil {
@@ -83,7 +91,7 @@ func storedFactsValue(tx *bbolt.Tx, cadreID string, year int) ([]byte, []byte, e
 // they were computed later, or say the same (Same: their bodies are equal, compared as bytes;
 // body is f's); legacy says they are stored in format 1's JSON (putFactsTx rewrites them).
 func factsUnchanged(tx *bbolt.Tx, f *training.Facts, body []byte) (unchanged, legacy bool, err error) {
-	v, _, err := storedFactsValue(tx, f.CadreID, f.Year)
+	v, _, err := storedFactsValue(tx, f.CadreID, f.Year, f.Unit)
 	if v == nil || err != nil {
 		return false, false, err
 	}
@@ -163,7 +171,7 @@ func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 func putFactsTx(tx *bbolt.Tx, bkts [4]*bbolt.Bucket, f *training.Facts, body []byte, deltas map[string]training.Tally) error {
 	ptr, units, makeup := bkts[0], bkts[1], bkts[2]
 	y := yearKey(f.Year)
-	v, oldKey, err := storedFactsValue(tx, f.CadreID, f.Year)
+	v, oldKey, err := storedFactsValue(tx, f.CadreID, f.Year, f.Unit)
 	if err != nil {
 		return err
 	}
@@ -201,8 +209,10 @@ func putFactsTx(tx *bbolt.Tx, bkts [4]*bbolt.Bucket, f *training.Facts, body []b
 			return err
 		}
 	}
-	if err := ptr.Put(key(y, f.CadreID), []byte(f.Unit)); err != nil {
-		return err
+	if v == nil || string(oldKey) != string(k) { // the facts bucket names the unit already otherwise
+		if err := ptr.Put(key(y, f.CadreID), []byte(f.Unit)); err != nil {
+			return err
+		}
 	}
 	return addDelta(deltas, string(key(y, f.Unit)), f.Tally())
 }

@@ -216,6 +216,10 @@ func TestLegacyValuesInTheStore(t *testing.T) {
 
 	later := st
 	later.ComputedAt = st.ComputedAt.Add(24 * time.Hour)
+	// Not reported the same while stored in the older encoding (PutSnapshots is to rewrite it).
+	if got, same, err := s.SnapshotUnlessSame(ctx, later, true); err != nil || same || got == nil || jsonOf(t, *got) != jsonOf(t, st) {
+		t.Fatalf("SnapshotUnlessSame of a statusV1 snapshot: same %v, %v; want it decoded and not the same", same, err)
+	}
 	if n, err := s.PutSnapshots(ctx, []training.Status{later}); err != nil || n != 0 {
 		t.Fatalf("PutSnapshots of the same status: wrote %d, %v; want 0", n, err)
 	}
@@ -224,6 +228,14 @@ func TestLegacyValuesInTheStore(t *testing.T) {
 	}
 	if got, err := s.GetSnapshot(ctx, st.CadreID); err != nil || !got.ComputedAt.Equal(st.ComputedAt) || jsonOf(t, got) != jsonOf(t, st) {
 		t.Fatalf("snapshot after the rewrite: %s, %v; want %s", jsonOf(t, got), err, jsonOf(t, st))
+	}
+	if got, same, err := s.SnapshotUnlessSame(ctx, later, true); err != nil || !same || got != nil {
+		t.Fatalf("SnapshotUnlessSame after the rewrite: same %v, %v; want the same, nothing decoded", same, err)
+	}
+	changed := later
+	changed.Overall = training.StateMet
+	if got, same, err := s.SnapshotUnlessSame(ctx, changed, false); err != nil || same || got != nil {
+		t.Fatalf("SnapshotUnlessSame of a changed status without decode: same %v, %v", same, err)
 	}
 
 	same := f
