@@ -139,6 +139,7 @@ func main() {
 	}
 	used, fileSize := usedBytes(path)
 	fmt.Printf("after recompute: file %s (pages in use %s), %.0f bytes per record (snapshots included)\n", mb(fileSize), mb(used), float64(used)/float64(nrec))
+	bucketSizes(path, nrec)
 }
 
 // seed stores the cadres and records: 1000 cadres per sub-unit cn/pNN/cMMM, unitSize per

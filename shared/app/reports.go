@@ -56,15 +56,17 @@ func (s *Service) cadreFacts(ev *evaluations, year int) (f training.Facts, ok bo
 		Category: st.Category, Leadership: c.LeadershipMember, Overall: st.Overall,
 		Requirements: make([]training.FactState, 0, len(st.Requirements)), ComputedAt: computedAt,
 	}
-	partySchool := map[string]bool{}
-	for _, req := range pol.Requirements {
-		if req.Counts.InstitutionType == "party_school" {
-			partySchool[req.ID] = true
+	partySchool := func(id string) bool { // a requirement of party-school training (a few per policy)
+		for _, req := range pol.Requirements {
+			if req.ID == id && req.Counts.InstitutionType == "party_school" {
+				return true
+			}
 		}
+		return false
 	}
 	for _, rs := range st.Requirements {
 		f.Requirements = append(f.Requirements, training.FactState{ID: rs.ID, State: rs.State})
-		if partySchool[rs.ID] && c.LeadershipMember && zeroMeasures(rs.Achieved) && !slices.Contains(f.Makeup, training.MakeupLeaderNoPartySchool) {
+		if c.LeadershipMember && partySchool(rs.ID) && zeroMeasures(rs.Achieved) && !slices.Contains(f.Makeup, training.MakeupLeaderNoPartySchool) {
 			f.Makeup = append(f.Makeup, training.MakeupLeaderNoPartySchool)
 		}
 	}

@@ -378,6 +378,12 @@ func putSnapshot(b *bbolt.Bucket, st *training.Status, buf []byte) (bool, []byte
 	return true, body, nil
 }
 
+// recomputeFill is how full the pages of snapshots and report facts are filled when they split.
+// A fan-out writes them in key order (cadres by unit, then id), so bbolt's default (half full)
+// would leave every page half empty after a first recompute; later rewrites of a status keep its
+// size, or nearly.
+const recomputeFill = 0.9
+
 // PutSnapshot stores st unless the stored snapshot was computed later or is the same status.
 func (s *Store) PutSnapshot(ctx context.Context, st training.Status) error {
 	_, err := s.PutSnapshots(ctx, []training.Status{st})
@@ -399,6 +405,7 @@ func (s *Store) PutSnapshots(ctx context.Context, sts []training.Status) (int, e
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		n = 0
 		b := tx.Bucket(bktSnapshots)
+		b.FillPercent = recomputeFill
 		var buf []byte
 		for i := range sts {
 			var wrote bool

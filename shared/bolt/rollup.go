@@ -145,6 +145,7 @@ func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 			if err != nil {
 				return err
 			}
+			b.FillPercent = recomputeFill
 			bkts[i] = b
 		}
 		deltas := map[string]training.Tally{}
