@@ -47,6 +47,9 @@ for r in $(seq 1 "$rounds"); do
 			keys="-config $cfg -hr-key $(jq -r '.api_keys[] | select(.units[0]=="cn/cq") | .key' "$cfg") -admin-key $(jq -r '.api_keys[] | select(.role=="admin") | .key' "$cfg")"
 			if git -C "$tmp/base" ls-files --error-unmatch shared/localrun >/dev/null 2>&1; then
 				args="-template $tmp/base/template.yaml"
+				# The catch-up check now also polls the form entries, whose answer a build from
+				# before the one-server redesign shapes differently: not measured for such an A.
+				keys+=" -catchup-timeout 0"
 			fi
 		fi
 		echo "=== round $r, $side ($([[ $side == A ]] && echo "$base" || echo "working tree")): start-up $(CADRE_CONFIG="$cfg" startup "$tmp/cadred-$side" "" "$args") ms"
