@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -53,6 +55,11 @@ func (f *ChangeFailure) Unwrap() error { return f.Err }
 // together (one PutFormEntries: one transaction on the embedded store) before any withdrawal and
 // at the end.
 func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, work ChangeWork) error {
+	var ahead *evaluationsAhead
+	if work&WorkRecompute != 0 {
+		ahead = s.evaluateAhead(ctx, changes, s.Today())
+		defer ahead.stop()
+	}
 	done := map[string]bool{}
 	var pending []training.Status
 	firstPending := -1 // the change whose cadre's status is the first in pending
@@ -99,7 +106,6 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 		}
 		return f
 	}
-	today := s.Today()
 	for i, ch := range changes {
 		if ch.Undecodable != "" {
 			return fail(&ChangeFailure{Index: i, Err: fmt.Errorf("undecodable change %s: %s", ch.Seq, ch.Undecodable)})
@@ -134,11 +140,12 @@ func (s *Service) HandleChanges(ctx context.Context, changes []training.Change, 
 		if work&WorkRecompute == 0 || ch.CadreID == "" || done[ch.CadreID] {
 			continue
 		}
-		nFacts := len(facts)
-		st, c, stored, storedKnown, err := s.evaluateCollect(ctx, ch.CadreID, today, &facts)
-		if len(facts) > nFacts && firstFacts < 0 {
+		ev := ahead.get(ch.CadreID)
+		st, c, stored, storedKnown, err := ev.st, ev.c, ev.stored, ev.storedKnown, ev.err
+		if len(ev.facts) > 0 && firstFacts < 0 {
 			firstFacts = i
 		}
+		facts = append(facts, ev.facts...)
 		unchanged := false
 		if err == nil {
 			// Queued before the batch's statuses are stored: a replay finds the same events.
@@ -224,4 +231,75 @@ func (s *Service) RepairCadre(ctx context.Context, cadreID string, asOf training
 		}
 	}
 	return s.Recompute(ctx, cadreID, asOf)
+}
+
+// evaluationsAhead evaluates the cadres of a batch (evaluateCollect) before HandleChanges reaches
+// them, a few at a time, in the order of their first change: a batch's recomputes are the bulk of
+// its work, and one after another they kept one CPU busy while the feed fell behind. The results
+// are what the loop would have computed in place: the loop writes nothing an evaluation reads
+// (records, profiles, snapshots) before the batch's end, and a cadre's result is taken at its
+// first change, so failures keep their order.
+type evaluationsAhead struct {
+	byCadre map[string]*evaluatedAhead
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+type evaluatedAhead struct {
+	cadre       string
+	st          training.Status
+	c           training.Cadre
+	stored      *training.Status
+	storedKnown bool
+	facts       []training.FactsUpdate
+	err         error
+	done        chan struct{}
+}
+
+// evaluateAhead starts evaluating, as of asOf, every cadre the changes name (GOMAXPROCS at once).
+func (s *Service) evaluateAhead(ctx context.Context, changes []training.Change, asOf training.Date) *evaluationsAhead {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &evaluationsAhead{byCadre: map[string]*evaluatedAhead{}, cancel: cancel}
+	var order []*evaluatedAhead
+	for _, ch := range changes {
+		if ch.Undecodable != "" || ch.CadreID == "" || a.byCadre[ch.CadreID] != nil {
+			continue
+		}
+		e := &evaluatedAhead{cadre: ch.CadreID, done: make(chan struct{})}
+		a.byCadre[ch.CadreID] = e
+		order = append(order, e)
+	}
+	jobs := make(chan *evaluatedAhead)
+	a.wg.Go(func() {
+		defer close(jobs)
+		for _, e := range order {
+			select {
+			case jobs <- e:
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	for range min(runtime.GOMAXPROCS(0), len(order)) {
+		a.wg.Go(func() {
+			for e := range jobs {
+				e.st, e.c, e.stored, e.storedKnown, e.err = s.evaluateCollect(ctx, e.cadre, asOf, &e.facts)
+				close(e.done)
+			}
+		})
+	}
+	return a
+}
+
+// get waits for the cadre's evaluation.
+func (a *evaluationsAhead) get(cadreID string) *evaluatedAhead {
+	e := a.byCadre[cadreID]
+	<-e.done
+	return e
+}
+
+// stop abandons the evaluations not yet started and waits for the others.
+func (a *evaluationsAhead) stop() {
+	a.cancel()
+	a.wg.Wait()
 }
