@@ -43,7 +43,8 @@ func (f *ChangeFailure) Unwrap() error { return f.Err }
 
 // HandleChanges is the one place where record changes (the DynamoDB stream in AWS, the embedded
 // store's change feed on one machine) take effect. Changes are handled in order; a cadre is
-// evaluated once per batch, at its first change, and the batch's report facts and changed statuses
+// evaluated once per batch (ahead of the loop, a few cadres at once: evaluationsAhead) and taken
+// at its first change, and the batch's report facts and changed statuses
 // are stored together at its end (one PutFacts and one PutSnapshots: a transaction each on the
 // embedded store). It stops at the
 // first failure and returns it as a *ChangeFailure: an undecodable change (Undecodable set) or a
