@@ -27,14 +27,20 @@ var now = time.Date(2025, 6, 30, 4, 0, 0, 0, time.UTC) // 2025-06-30 12:00 CST
 
 func newService(t *testing.T) *app.Service {
 	t.Helper()
+	s := app.New(openBolt(t))
+	s.Now = func() time.Time { return now }
+	return s
+}
+
+// openBolt opens a new embedded store in the test's temporary directory, closed at its end.
+func openBolt(t *testing.T) *bolt.Store {
+	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "cadre.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s := app.New(st)
-	s.Now = func() time.Time { return now }
-	return s
+	return st
 }
 
 func mustPut(t *testing.T, s *app.Service, id string, in app.ProfileInput) training.Cadre {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -69,12 +68,7 @@ func deliveries(t *testing.T, s *app.Service) map[string][]string {
 // same events already).
 func TestStatusNotices(t *testing.T) {
 	ctx := context.Background()
-	bs, err := bolt.Open(filepath.Join(t.TempDir(), "cadre.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bs.Close() })
-	st := &countingStore{Store: bs}
+	st := &countingStore{Store: openBolt(t)}
 	s := app.New(st)
 	clock := time.Date(2025, 6, 30, 4, 0, 0, 0, time.UTC) // 12:00 in Beijing
 	s.Now = func() time.Time { return clock }
@@ -163,12 +157,7 @@ func TestStatusNotices(t *testing.T) {
 // snapshots; a changed cadre is still stored.
 func TestRecomputeUnitHandsOverOnlyChanged(t *testing.T) {
 	ctx := context.Background()
-	bs, err := bolt.Open(filepath.Join(t.TempDir(), "cadre.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bs.Close() })
-	st := &countingStore{Store: bs}
+	st := &countingStore{Store: openBolt(t)}
 	s := app.New(st)
 	s.Now = func() time.Time { return now }
 	for i := range 30 {
@@ -191,7 +180,7 @@ func TestRecomputeUnitHandsOverOnlyChanged(t *testing.T) {
 			before := map[string]time.Time{}
 			for i := range 30 {
 				id := fmt.Sprintf("c-%02d", i)
-				if snap, err := bs.GetSnapshot(ctx, id); err == nil {
+				if snap, err := st.GetSnapshot(ctx, id); err == nil {
 					before[id] = snap.ComputedAt
 				}
 			}
@@ -203,7 +192,7 @@ func TestRecomputeUnitHandsOverOnlyChanged(t *testing.T) {
 			stored := 0
 			for i := range 30 {
 				id := fmt.Sprintf("c-%02d", i)
-				snap, err := bs.GetSnapshot(ctx, id)
+				snap, err := st.GetSnapshot(ctx, id)
 				if err != nil {
 					t.Fatal(err)
 				}
