@@ -82,11 +82,11 @@ func startAfter(ranges []string, cursor string) ([]string, *cadreCursor, error) 
 // another page follows, so the last page returns cursor "". The cursor is the last returned
 // item's index key, which also tells the range.
 func (s *Store) ListCadres(ctx context.Context, unitPrefix, cursor string, limit int) ([]training.Cadre, string, error) {
-	shards := make([]int, CadreShards)
-	for i := range shards {
-		shards[i] = i
+	pks := make([]string, CadreShards)
+	for i := range pks {
+		pks[i] = shardPK(i)
 	}
-	return s.listCadres(ctx, shards, unitPrefix, cursor, limit)
+	return s.listCadres(ctx, pks, unitPrefix, cursor, limit)
 }
 
 // CadreSegments is the number of segments ListCadreSegment splits the cadres into: the shards.
@@ -98,7 +98,7 @@ func (s *Store) ListCadreSegment(ctx context.Context, segment int, unitPrefix, c
 	if segment < 0 || segment >= CadreShards {
 		return nil, "", training.Errorf(training.EINVALID, "segment %d is not in [0, %d)", segment, CadreShards)
 	}
-	return s.listCadres(ctx, []int{segment}, unitPrefix, cursor, limit)
+	return s.listCadres(ctx, []string{shardPK(segment)}, unitPrefix, cursor, limit)
 }
 
 // CountCadreSegment counts the cadres of one shard in a unit subtree with Select COUNT queries
@@ -109,7 +109,7 @@ func (s *Store) CountCadreSegment(ctx context.Context, segment int, unitPrefix s
 	}
 	n := 0
 	for _, prefix := range subtreeRanges(unitPrefix) {
-		in, err := shardQuery(segment, prefix)
+		in, err := unitIndex.query(shardPK(segment), prefix)
 		if err != nil {
 			return 0, err
 		}
@@ -127,24 +127,39 @@ func (s *Store) CountCadreSegment(ctx context.Context, segment int, unitPrefix s
 	return n, nil
 }
 
-func shardQuery(shard int, prefix string) (*dynamodb.QueryInput, error) {
-	kc := expression.Key(attrGSI1PK).Equal(expression.Value(shardPK(shard)))
+// shardedIndex is a GSI whose entries are spread over several partition keys (shards) and sorted
+// by unit, then id, within each: gsi1 (cadres, all attributes) and gsi2 (a year's report facts,
+// keys only).
+type shardedIndex struct{ name, pkAttr, skAttr string }
+
+var (
+	unitIndex  = shardedIndex{indexGSI1, attrGSI1PK, attrGSI1SK}
+	factsIndex = shardedIndex{indexGSI2, attrGSI2PK, attrGSI2SK}
+)
+
+// query is the Query of one partition pk of the index over the sort-key range prefix ("" = all).
+func (ix shardedIndex) query(pk, prefix string) (*dynamodb.QueryInput, error) {
+	kc := expression.Key(ix.pkAttr).Equal(expression.Value(pk))
 	if prefix != "" {
-		kc = kc.And(expression.Key(attrGSI1SK).BeginsWith(prefix))
+		kc = kc.And(expression.Key(ix.skAttr).BeginsWith(prefix))
 	}
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
-		return nil, fmt.Errorf("dynamo: build cadre listing: %w", err)
+		return nil, fmt.Errorf("dynamo: build %s listing: %w", ix.name, err)
 	}
 	return &dynamodb.QueryInput{
-		IndexName:                 aws.String(indexGSI1),
+		IndexName:                 aws.String(ix.name),
 		KeyConditionExpression:    expr.KeyCondition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	}, nil
 }
 
-func (s *Store) listCadres(ctx context.Context, shards []int, unitPrefix, cursor string, limit int) ([]training.Cadre, string, error) {
+// indexPos is a position in a sharded index: an entry's table key and index sort key (DynamoDB
+// positions by key, so the same position holds in every shard, whether or not the entry is there).
+type indexPos struct{ pk, sk, indexSK string }
+
+func (s *Store) listCadres(ctx context.Context, pks []string, unitPrefix, cursor string, limit int) ([]training.Cadre, string, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -152,20 +167,24 @@ func (s *Store) listCadres(ctx context.Context, shards []int, unitPrefix, cursor
 	if err != nil {
 		return nil, "", err
 	}
-	var items []cadreItem
+	var raw []map[string]types.AttributeValue
 	for i, prefix := range ranges {
-		var start *cadreCursor
-		if i == 0 {
-			start = after
+		var start *indexPos
+		if i == 0 && after != nil {
+			start = &indexPos{after.PK, after.SK, after.GSI1SK}
 		}
-		got, err := s.mergeShards(ctx, shards, prefix, start, limit+1-len(items))
+		got, err := s.mergeShards(ctx, unitIndex, pks, prefix, start, limit+1-len(raw))
 		if err != nil {
 			return nil, "", fmt.Errorf("dynamo: list cadres in %q: %w", unitPrefix, err)
 		}
-		items = append(items, got...)
-		if len(items) > limit {
+		raw = append(raw, got...)
+		if len(raw) > limit {
 			break
 		}
+	}
+	var items []cadreItem
+	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
+		return nil, "", fmt.Errorf("dynamo: unmarshal cadres: %w", err)
 	}
 	next := ""
 	if len(items) > limit {
@@ -186,34 +205,33 @@ func (s *Store) listCadres(ctx context.Context, shards []int, unitPrefix, cursor
 
 // shardReader pages through one shard's part of a range.
 type shardReader struct {
-	shard int
-	buf   []cadreItem
+	pk    string
+	buf   []map[string]types.AttributeValue
 	start map[string]types.AttributeValue // ExclusiveStartKey of the next page
 	done  bool
 }
 
-// mergeShards returns up to want cadres of the range prefix after start, merged from the shards in
-// gsi1sk order (gsi1sk is unique: it ends in the cadre id). Every shard is queried in parallel for
-// about its share of want (twice it, since the hash spreads cadres evenly but not exactly); a
-// shard whose page is used up before the merge is complete is read further.
-func (s *Store) mergeShards(ctx context.Context, shards []int, prefix string, start *cadreCursor, want int) ([]cadreItem, error) {
-	readers := make([]*shardReader, len(shards))
-	for i, sh := range shards {
-		r := &shardReader{shard: sh}
+// mergeShards returns up to want entries of the index's range prefix after start, merged from the
+// partitions pks in sort-key order (the sort key is unique: it ends in the cadre id). Every
+// partition is queried in parallel for about its share of want (twice it, since the hash spreads
+// cadres evenly but not exactly); one whose page is used up before the merge is complete is read
+// further.
+func (s *Store) mergeShards(ctx context.Context, ix shardedIndex, pks []string, prefix string, start *indexPos, want int) ([]map[string]types.AttributeValue, error) {
+	readers := make([]*shardReader, len(pks))
+	for i, pk := range pks {
+		r := &shardReader{pk: pk}
 		if start != nil {
-			// The position after the cursor in this shard: the cursor's index key with this shard's
-			// partition key (DynamoDB positions by key; the item need not be in this shard).
 			r.start = map[string]types.AttributeValue{
-				attrPK:     &types.AttributeValueMemberS{Value: start.PK},
-				attrSK:     &types.AttributeValueMemberS{Value: start.SK},
-				attrGSI1PK: &types.AttributeValueMemberS{Value: shardPK(sh)},
-				attrGSI1SK: &types.AttributeValueMemberS{Value: start.GSI1SK},
+				attrPK:    &types.AttributeValueMemberS{Value: start.pk},
+				attrSK:    &types.AttributeValueMemberS{Value: start.sk},
+				ix.pkAttr: &types.AttributeValueMemberS{Value: pk},
+				ix.skAttr: &types.AttributeValueMemberS{Value: start.indexSK},
 			}
 		}
 		readers[i] = r
 	}
-	page := min(1000, max(2, 2*want/len(shards)+1))
-	var out []cadreItem
+	page := min(1000, max(2, 2*want/len(pks)+1))
+	var out []map[string]types.AttributeValue
 	for len(out) < want {
 		// Refill, in parallel, every shard whose buffer is empty and that has more.
 		var need []*shardReader
@@ -222,12 +240,12 @@ func (s *Store) mergeShards(ctx context.Context, shards []int, prefix string, st
 				need = append(need, r)
 			}
 		}
-		if err := s.fill(ctx, need, prefix, page); err != nil {
+		if err := s.fill(ctx, ix, need, prefix, page); err != nil {
 			return nil, err
 		}
 		var head *shardReader
 		for _, r := range readers {
-			if len(r.buf) > 0 && (head == nil || r.buf[0].GSI1SK < head.buf[0].GSI1SK) {
+			if len(r.buf) > 0 && (head == nil || attrString(r.buf[0], ix.skAttr) < attrString(head.buf[0], ix.skAttr)) {
 				head = r
 			}
 		}
@@ -240,14 +258,14 @@ func (s *Store) mergeShards(ctx context.Context, shards []int, prefix string, st
 	return out, nil
 }
 
-func (s *Store) fill(ctx context.Context, readers []*shardReader, prefix string, limit int) error {
+func (s *Store) fill(ctx context.Context, ix shardedIndex, readers []*shardReader, prefix string, limit int) error {
 	errs := make([]error, len(readers))
 	var wg sync.WaitGroup
 	for i, r := range readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			in, err := shardQuery(r.shard, prefix)
+			in, err := ix.query(r.pk, prefix)
 			if err != nil {
 				errs[i] = err
 				return
@@ -255,15 +273,10 @@ func (s *Store) fill(ctx context.Context, readers []*shardReader, prefix string,
 			in.TableName, in.ExclusiveStartKey, in.Limit = aws.String(s.table), r.start, aws.Int32(int32(limit))
 			out, err := s.db.Query(ctx, in)
 			if err != nil {
-				errs[i] = fmt.Errorf("shard %d: %w", r.shard, err)
+				errs[i] = fmt.Errorf("%s %s: %w", ix.name, r.pk, err)
 				return
 			}
-			var its []cadreItem
-			if err := attributevalue.UnmarshalListOfMaps(out.Items, &its); err != nil {
-				errs[i] = fmt.Errorf("unmarshal cadres: %w", err)
-				return
-			}
-			r.buf, r.start, r.done = its, out.LastEvaluatedKey, out.LastEvaluatedKey == nil
+			r.buf, r.start, r.done = out.Items, out.LastEvaluatedKey, out.LastEvaluatedKey == nil
 		}()
 	}
 	wg.Wait()
@@ -280,19 +293,31 @@ func (s *Store) fill(ctx context.Context, readers []*shardReader, prefix string,
 // in the old index partition, and an UpdateItem of each, on condition that it is still there. It
 // returns how many it moved; run again, it moves none. docs/dynamodb.md, "Migration".
 func (s *Store) BackfillCadreShards(ctx context.Context, segments int) (int, error) {
-	segments = min(max(segments, 1), 1000)
 	filter := expression.Name(attrType).Equal(expression.Value(typeCadre)).
 		And(expression.Name(attrGSI1PK).Equal(expression.Value(gsi1PKCadres)))
-	expr, err := expression.NewBuilder().WithFilter(filter).
-		WithProjection(expression.NamesList(expression.Name(attrPK), expression.Name(attrSK), expression.Name("cadre_id"))).Build()
+	return s.scanEach(ctx, "backfill cadre shards", segments, filter, func(item map[string]types.AttributeValue) (bool, error) {
+		return s.moveToShard(ctx, attrString(item, attrPK), attrString(item, attrSK), attrString(item, "cadre_id"))
+	}, attrPK, attrSK, "cadre_id")
+}
+
+// scanEach runs a parallel Scan in segments (1 to 1000) of the items that pass filter, projected
+// to names, and calls fn on each; it counts the items for which fn says true. Migrations only: no
+// request path scans.
+func (s *Store) scanEach(ctx context.Context, what string, segments int, filter expression.ConditionBuilder, fn func(map[string]types.AttributeValue) (bool, error), names ...string) (int, error) {
+	segments = min(max(segments, 1), 1000)
+	proj := expression.NamesList(expression.Name(names[0]))
+	for _, n := range names[1:] {
+		proj = proj.AddNames(expression.Name(n))
+	}
+	expr, err := expression.NewBuilder().WithFilter(filter).WithProjection(proj).Build()
 	if err != nil {
-		return 0, fmt.Errorf("dynamo: build backfill scan: %w", err)
+		return 0, fmt.Errorf("dynamo: build %s scan: %w", what, err)
 	}
 	var (
-		mu    sync.Mutex
-		moved int
-		errs  = make([]error, segments)
-		wg    sync.WaitGroup
+		mu   sync.Mutex
+		done int
+		errs = make([]error, segments)
+		wg   sync.WaitGroup
 	)
 	for seg := 0; seg < segments; seg++ {
 		wg.Add(1)
@@ -310,27 +335,18 @@ func (s *Store) BackfillCadreShards(ctx context.Context, segments int) (int, err
 			for p.HasMorePages() {
 				page, err := p.NextPage(ctx)
 				if err != nil {
-					errs[seg] = fmt.Errorf("dynamo: backfill scan segment %d: %w", seg, err)
+					errs[seg] = fmt.Errorf("dynamo: %s: scan segment %d: %w", what, seg, err)
 					return
 				}
 				for _, item := range page.Items {
-					var it struct {
-						PK string `dynamodbav:"pk"`
-						SK string `dynamodbav:"sk"`
-						ID string `dynamodbav:"cadre_id"`
-					}
-					if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-						errs[seg] = fmt.Errorf("dynamo: backfill: unmarshal: %w", err)
-						return
-					}
-					ok, err := s.moveToShard(ctx, it.PK, it.SK, it.ID)
+					ok, err := fn(item)
 					if err != nil {
 						errs[seg] = err
 						return
 					}
 					if ok {
 						mu.Lock()
-						moved++
+						done++
 						mu.Unlock()
 					}
 				}
@@ -340,10 +356,10 @@ func (s *Store) BackfillCadreShards(ctx context.Context, segments int) (int, err
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return moved, err
+			return done, err
 		}
 	}
-	return moved, nil
+	return done, nil
 }
 
 // moveToShard sets a cadre item's gsi1pk to its shard if it is still "CADRES".

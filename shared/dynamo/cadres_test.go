@@ -150,3 +150,51 @@ func TestBackfillCadreShards(t *testing.T) {
 		t.Fatalf("second backfill moved %d, err %v; want 0", moved, err)
 	}
 }
+
+// docs/dynamodb.md, "Migration": facts written before gsi2 are missing from the lists until
+// BackfillFactsIndex gives them their index keys (and deletes the listing copies gsi2 replaces); a
+// second run changes nothing.
+func TestBackfillFactsIndex(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	y := storetest.T0.Year()
+	if err := s.PutFacts(ctx, storetest.NewFacts("new", "cn/cq", y, training.StateMet, storetest.T0)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		f := storetest.NewFacts(fmt.Sprintf("old%d", i), "cn/cq", y, training.StateAtRisk, storetest.T0)
+		if i%2 == 1 {
+			f.Makeup = []string{training.MakeupUnmetLastYear}
+		}
+		if err := s.PutLegacyFacts(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(makeup bool) []string {
+		fs, _, err := s.ListFacts(ctx, y, "cn/cq", nil, 100, makeup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, f := range fs {
+			ids = append(ids, f.CadreID)
+		}
+		return ids
+	}
+	if got := list(false); !slices.Equal(got, []string{"new"}) {
+		t.Fatalf("before the backfill: %v, want [new]", got)
+	}
+	changed, err := s.BackfillFactsIndex(ctx, 3)
+	if err != nil || changed != 8 { // 4 facts items indexed, 4 listing copies deleted
+		t.Fatalf("backfill changed %d, err %v; want 8", changed, err)
+	}
+	if got, want := list(false), []string{"new", "old0", "old1", "old2", "old3"}; !slices.Equal(got, want) {
+		t.Fatalf("after the backfill: %v, want %v", got, want)
+	}
+	if got, want := list(true), []string{"old1", "old3"}; !slices.Equal(got, want) {
+		t.Fatalf("补训 list after the backfill: %v, want %v", got, want)
+	}
+	if changed, err := s.BackfillFactsIndex(ctx, 3); err != nil || changed != 0 {
+		t.Fatalf("second backfill changed %d, err %v; want 0", changed, err)
+	}
+}

@@ -3,10 +3,12 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -37,4 +39,24 @@ func (s *Store) PutLegacyCadre(ctx context.Context, c training.Cadre) error {
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
 	return err
+}
+
+// PutLegacyFacts writes f as builds before gsi2 did: the facts item without gsi2 keys, and its
+// listing copy under FACTS#<year>#<n> (the counters are not moved).
+func (s *Store) PutLegacyFacts(ctx context.Context, f training.Facts) error {
+	item, err := factsItemOf(f)
+	if err != nil {
+		return err
+	}
+	gpk, gsk := item[attrGSI2PK], item[attrGSI2SK]
+	delete(item, attrGSI2PK)
+	delete(item, attrGSI2SK)
+	listing := maps.Clone(item)
+	listing[attrPK], listing[attrSK], listing[attrType] = gpk, gsk, &types.AttributeValueMemberS{Value: typeFactsListing}
+	for _, it := range []map[string]types.AttributeValue{item, listing} {
+		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -20,9 +20,13 @@ const (
 	attrType   = "type"
 	attrGSI1PK = "gsi1pk"
 	attrGSI1SK = "gsi1sk"
+	attrGSI2PK = "gsi2pk"
+	attrGSI2SK = "gsi2sk"
 
 	// gsi1 lists cadres by unit subtree.
 	indexGSI1 = "gsi1"
+	// gsi2 lists a year's report facts by unit subtree, keys only.
+	indexGSI2 = "gsi2"
 
 	typeCadre     = "cadre"
 	typeRecord    = "record"

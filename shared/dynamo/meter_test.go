@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -25,9 +26,10 @@ import (
 // and reads ConsumedCapacity from every answer. A call whose condition fails answers with an
 // error and no capacity; DynamoDB still charges the write, so those are counted apart.
 type meter struct {
-	mu  sync.Mutex
-	ops map[string]*opCount
-	err error // an operation the meter does not know how to read: the test fails
+	mu    sync.Mutex
+	ops   map[string]*opCount
+	err   error       // an operation the meter does not know how to read: the test fails
+	index *indexMeter // prices the index writes (DynamoDB Local reports none); nil: not counted
 }
 
 type opCount struct {
@@ -41,6 +43,8 @@ type opCount struct {
 	// one small item, 4 for two), so the cost is priced on this one.
 	TxAWSUnits    float64
 	UnmeteredCall int // answers that carried no ConsumedCapacity (other than condition failures)
+	// IndexUnits is what AWS charges the table's GSIs for this operation's writes (indexMeter).
+	IndexUnits float64
 }
 
 func newMeter() *meter { return &meter{ops: map[string]*opCount{}} }
@@ -68,7 +72,7 @@ func (m *meter) total() (requests int, readUnits, writeUnits float64, condFailed
 	for op, c := range m.snapshot() {
 		requests += c.Requests
 		readUnits += c.ReadUnits
-		writeUnits += c.WriteUnits
+		writeUnits += c.WriteUnits + c.IndexUnits
 		if op == "TransactWriteItems" {
 			writeUnits += c.TxAWSUnits - c.WriteUnits
 		}
@@ -86,11 +90,22 @@ func (m *meter) add(stack *middleware.Stack) error {
 			if tw, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok {
 				awsUnits = awsTxUnits(tw)
 			}
+			var keys, before []map[string]types.AttributeValue
+			if m.index != nil {
+				keys = writtenKeys(in.Parameters)
+				before = m.index.read(ctx, keys)
+			}
 			out, md, err := next.HandleInitialize(ctx, in)
-			m.record(awsmiddleware.GetOperationName(ctx), tx, out.Result, err)
-			if err == nil && awsUnits > 0 {
+			op := awsmiddleware.GetOperationName(ctx)
+			m.record(op, tx, out.Result, err)
+			if err == nil && (awsUnits > 0 || len(keys) > 0) {
+				var indexUnits float64
+				if len(keys) > 0 {
+					indexUnits = m.index.units(before, m.index.read(ctx, keys))
+				}
 				m.mu.Lock()
-				m.ops[awsmiddleware.GetOperationName(ctx)].TxAWSUnits += awsUnits
+				m.ops[op].TxAWSUnits += awsUnits
+				m.ops[op].IndexUnits += indexUnits
 				m.mu.Unlock()
 			}
 			return out, md, err
@@ -276,6 +291,7 @@ func meteredStore(tb testing.TB, m *meter) *dynamo.Store {
 	base := MustStore(tb) // creates the table, deletes it at cleanup
 	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
 	db, streams := streamfeed.LocalClients(endpoint)
+	m.index = &indexMeter{db: db, table: base.TableName(), gsis: dynamo.TableInput(base.TableName()).GlobalSecondaryIndexes}
 	metered := dynamodb.New(db.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, m.add)
 	})
@@ -297,7 +313,170 @@ func (m *meter) String() string {
 		if c.TxItems > 0 {
 			fmt.Fprintf(&b, "  items %d (AWS: %.1f write units)", c.TxItems, c.TxAWSUnits)
 		}
+		if c.IndexUnits > 0 {
+			fmt.Fprintf(&b, "  index write units %.1f", c.IndexUnits)
+		}
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// indexMeter prices what a write costs the table's GSIs, by AWS's rules (Amazon DynamoDB Developer
+// Guide, “Global secondary indexes”, provisioned throughput considerations for writes), from the
+// item before and after the write (read with an unmetered client around each metered write): an
+// item entering or leaving an index is one index write of its entry's size (rounded up to 1 KB);
+// a change of its index key is two (delete and put); an item that stays at the same index key
+// costs a write only when an attribute the index projects changed (ALL: any attribute; KEYS_ONLY:
+// never). DynamoDB Local reports no index capacity, so without this the run would understate a
+// design that moves its listings into an index.
+type indexMeter struct {
+	db    *dynamodb.Client
+	table string
+	gsis  []types.GlobalSecondaryIndex
+}
+
+// writtenKeys are the table keys of the items a write request writes (nil for other requests).
+func writtenKeys(params any) []map[string]types.AttributeValue {
+	pkOf := func(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"pk": item["pk"], "sk": item["sk"]}
+	}
+	var keys []map[string]types.AttributeValue
+	switch in := params.(type) {
+	case *dynamodb.PutItemInput:
+		keys = append(keys, pkOf(in.Item))
+	case *dynamodb.UpdateItemInput:
+		keys = append(keys, in.Key)
+	case *dynamodb.DeleteItemInput:
+		keys = append(keys, in.Key)
+	case *dynamodb.BatchWriteItemInput:
+		for _, reqs := range in.RequestItems {
+			for _, r := range reqs {
+				if r.PutRequest != nil {
+					keys = append(keys, pkOf(r.PutRequest.Item))
+				}
+				if r.DeleteRequest != nil {
+					keys = append(keys, r.DeleteRequest.Key)
+				}
+			}
+		}
+	case *dynamodb.TransactWriteItemsInput:
+		for _, it := range in.TransactItems {
+			switch {
+			case it.Put != nil:
+				keys = append(keys, pkOf(it.Put.Item))
+			case it.Update != nil:
+				keys = append(keys, it.Update.Key)
+			case it.Delete != nil:
+				keys = append(keys, it.Delete.Key)
+			}
+		}
+	}
+	return keys
+}
+
+// read returns the items at keys (nil where absent), read strongly consistently.
+func (im *indexMeter) read(ctx context.Context, keys []map[string]types.AttributeValue) []map[string]types.AttributeValue {
+	out := make([]map[string]types.AttributeValue, len(keys))
+	for i, k := range keys {
+		res, err := im.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(im.table), Key: k, ConsistentRead: aws.Bool(true)})
+		if err == nil {
+			out[i] = res.Item
+		}
+	}
+	return out
+}
+
+// units is what the writes that turned before into after (item by item) cost the indexes.
+func (im *indexMeter) units(before, after []map[string]types.AttributeValue) float64 {
+	total := 0.0
+	for i := range before {
+		for _, g := range im.gsis {
+			total += indexWriteUnits(g, before[i], after[i])
+		}
+	}
+	return total
+}
+
+func indexWriteUnits(g types.GlobalSecondaryIndex, before, after map[string]types.AttributeValue) float64 {
+	var keyAttrs []string
+	for _, k := range g.KeySchema {
+		keyAttrs = append(keyAttrs, aws.ToString(k.AttributeName))
+	}
+	indexed := func(item map[string]types.AttributeValue) bool {
+		for _, a := range keyAttrs {
+			if item == nil || item[a] == nil {
+				return false
+			}
+		}
+		return true
+	}
+	// entry is what the index holds of an item: the table and index keys, and what it projects.
+	entry := func(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+		if g.Projection.ProjectionType == types.ProjectionTypeAll {
+			return item
+		}
+		e := map[string]types.AttributeValue{"pk": item["pk"], "sk": item["sk"]}
+		for _, a := range append(keyAttrs, g.Projection.NonKeyAttributes...) {
+			if v, ok := item[a]; ok {
+				e[a] = v
+			}
+		}
+		return e
+	}
+	kb := func(item map[string]types.AttributeValue) float64 {
+		return float64(max(1, (itemSize(entry(item))+1023)/1024))
+	}
+	inBefore, inAfter := indexed(before), indexed(after)
+	switch {
+	case inBefore && inAfter:
+		for _, a := range keyAttrs {
+			if !reflect.DeepEqual(before[a], after[a]) {
+				return kb(before) + kb(after) // delete the old entry, put the new
+			}
+		}
+		if reflect.DeepEqual(entry(before), entry(after)) {
+			return 0
+		}
+		return kb(after)
+	case inBefore:
+		return kb(before)
+	case inAfter:
+		return kb(after)
+	}
+	return 0
+}
+
+// The index meter's rules, one case each (the cost figures rest on them).
+func TestIndexWriteUnits(t *testing.T) {
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	item := func(gpk, doc string) map[string]types.AttributeValue {
+		it := map[string]types.AttributeValue{"pk": s("CADRE#a"), "sk": s("REPORT#2026"), "doc": s(doc)}
+		if gpk != "" {
+			it["gsi2pk"], it["gsi2sk"] = s(gpk), s("cn\x1fa")
+		}
+		return it
+	}
+	keys := []types.KeySchemaElement{{AttributeName: aws.String("gsi2pk")}, {AttributeName: aws.String("gsi2sk")}}
+	keysOnly := types.GlobalSecondaryIndex{KeySchema: keys, Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}}
+	all := types.GlobalSecondaryIndex{KeySchema: keys, Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}
+	big := strings.Repeat("x", 1500)
+	for _, c := range []struct {
+		name          string
+		g             types.GlobalSecondaryIndex
+		before, after map[string]types.AttributeValue
+		want          float64
+	}{
+		{"not indexed", keysOnly, item("", "1"), item("", "2"), 0},
+		{"enters", keysOnly, nil, item("F", "1"), 1},
+		{"leaves", keysOnly, item("F", "1"), item("", "1"), 1},
+		{"key changes", keysOnly, item("F", "1"), item("M", "1"), 2},
+		{"keys only, other attribute changes", keysOnly, item("F", "1"), item("F", "2"), 0},
+		{"all, other attribute changes", all, item("F", "1"), item("F", "2"), 1},
+		{"all, nothing changes", all, item("F", "1"), item("F", "1"), 0},
+		{"all, 1.5 KB entry", all, item("F", "1"), item("F", big), 2},
+	} {
+		if got := indexWriteUnits(c.g, c.before, c.after); got != c.want {
+			t.Errorf("%s: %v index write units, want %v", c.name, got, c.want)
+		}
+	}
 }

@@ -24,27 +24,28 @@ import (
 
 // Facts and unit rollups (training.RollupStore), docs/dynamodb.md “Unit reports”:
 //
-//	pk CADRE#<id>       sk REPORT#<year>           the cadre's facts of the year (GetFacts, LoadCadreFacts)
-//	pk FACTS#<year>#<n> sk <unit>\x1f<id>          the same facts, listed by unit (ListFacts), n = cadreShard
-//	pk MAKEUP#<year>#<n> sk <unit>\x1f<id>         the same facts, for cadres on the 补训 list
+//	pk CADRE#<id>       sk REPORT#<year>           the cadre's facts of the year (GetFacts, LoadCadreFacts),
+//	                                               listed by unit in gsi2 (ListFacts): gsi2pk FACTS#<year>#<n>,
+//	                                               or MAKEUP#<year>#<n> on the 补训 list (n = cadreShard),
+//	                                               gsi2sk <unit>\x1f<id>
 //	pk ROLLUP#<year>#<n> sk <unit>                 one of the unit's RollupShards counter items, one number
 //	                                               attribute per counter (t_<name>); the unit's counters are their sum
 //
 // PutFacts writes the facts that changed in as few TransactWriteItems as fit, each conditioned on
 // the facts items being what it read, and moves the counters with one ADD per unit and chunk on
-// one counter shard; a lost race is read again and retried. The listings and counters of a year
-// are each spread over 16 partition keys, so no partition key or item takes every write of a unit
-// or a year.
+// one counter shard; a lost race is read again and retried. The index gsi2 projects keys only, so
+// rewriting a cadre's facts costs it nothing unless the cadre moves or joins or leaves the 补训
+// list. The index partitions and counters of a year are each spread over 16 keys, so no partition
+// key or item takes every write of a unit or a year.
 const (
-	typeFacts        = "facts"
-	typeFactsListing = "facts_listing"
-	typeRollup       = "rollup"
-	factsSKPrefix    = "REPORT#" // between the records (REC#) and STATUS: LoadCadreFacts reads them
-	factsPKPrefix    = "FACTS#"
-	makeupPKPrefix   = "MAKEUP#"
-	rollupPKPrefix   = "ROLLUP#"
-	tallyAttrPrefix  = "t_"
-	maxFactsRetries  = 8
+	typeFacts       = "facts"
+	typeRollup      = "rollup"
+	factsSKPrefix   = "REPORT#" // between the records (REC#) and STATUS: LoadCadreFacts reads them
+	factsPKPrefix   = "FACTS#"
+	makeupPKPrefix  = "MAKEUP#"
+	rollupPKPrefix  = "ROLLUP#"
+	tallyAttrPrefix = "t_"
+	maxFactsRetries = 8
 )
 
 func yearStr(y int) string { return fmt.Sprintf("%04d", y) }
@@ -53,6 +54,8 @@ type factsItem struct {
 	PK           string `dynamodbav:"pk"`
 	SK           string `dynamodbav:"sk"`
 	Type         string `dynamodbav:"type"`
+	GSI2PK       string `dynamodbav:"gsi2pk"`
+	GSI2SK       string `dynamodbav:"gsi2sk"`
 	CadreID      string `dynamodbav:"cadre_id"`
 	Unit         string `dynamodbav:"unit"`
 	Year         int    `dynamodbav:"year"`
@@ -60,19 +63,26 @@ type factsItem struct {
 	Doc          string `dynamodbav:"doc"`
 }
 
-func factsItems(f training.Facts) (own, listing map[string]types.AttributeValue, err error) {
+func factsSK(year int) string { return factsSKPrefix + yearStr(year) }
+
+// factsIndexKeys are f's place in gsi2: the year's listing, or its 补训 list, by unit.
+func factsIndexKeys(f training.Facts) (pk, sk string) {
+	prefix := factsPKPrefix
+	if len(f.Makeup) > 0 {
+		prefix = makeupPKPrefix
+	}
+	return listingPK(prefix, f.Year, cadreShard(f.CadreID)), cadreGSI1SK(f.Unit, f.CadreID)
+}
+
+func factsItemOf(f training.Facts) (map[string]types.AttributeValue, error) {
 	doc, err := json.Marshal(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dynamo: encode facts of %q: %w", f.CadreID, err)
+		return nil, fmt.Errorf("dynamo: encode facts of %q: %w", f.CadreID, err)
 	}
-	it := factsItem{PK: cadrePK(f.CadreID), SK: factsSKPrefix + yearStr(f.Year), Type: typeFacts, CadreID: f.CadreID,
-		Unit: f.Unit, Year: f.Year, ComputedAtNS: f.ComputedAt.UnixNano(), Doc: string(doc)}
-	if own, err = attributevalue.MarshalMap(it); err != nil {
-		return nil, nil, err
-	}
-	it.PK, it.SK, it.Type = listingPK(factsPKPrefix, f.Year, cadreShard(f.CadreID)), cadreGSI1SK(f.Unit, f.CadreID), typeFactsListing
-	listing, err = attributevalue.MarshalMap(it)
-	return own, listing, err
+	gpk, gsk := factsIndexKeys(f)
+	return attributevalue.MarshalMap(factsItem{PK: cadrePK(f.CadreID), SK: factsSK(f.Year), Type: typeFacts,
+		GSI2PK: gpk, GSI2SK: gsk, CadreID: f.CadreID, Unit: f.Unit, Year: f.Year,
+		ComputedAtNS: f.ComputedAt.UnixNano(), Doc: string(doc)})
 }
 
 func unmarshalFacts(item map[string]types.AttributeValue) (training.Facts, error) {
@@ -171,9 +181,8 @@ type unitYear struct {
 const factsChunkItems = 100
 
 // putFactsChunks reads the stored facts of us's cadres (those not handed over) and writes the
-// facts that changed: first each one's listing and 补训 items (putListings), then the facts items
-// and counters, a chunk per transaction. attempt > 0: us are a cancelled chunk's, read again,
-// whose listing items were written (a stale one takes its own out again: unlist).
+// facts that changed: the facts items and counters, a chunk per transaction. attempt > 0: us are
+// a cancelled chunk's, read again.
 func (s *Store) putFactsChunks(ctx context.Context, us []training.FactsUpdate, attempt int) error {
 	stored := map[string]map[int]training.Facts{}
 	for _, u := range us {
@@ -242,28 +251,10 @@ func (s *Store) putFactsChunks(ctx context.Context, us []training.FactsUpdate, a
 	}
 	for _, f := range fs {
 		old, found := stored[f.CadreID][f.Year]
-		if found && old.ComputedAt.After(f.ComputedAt) {
-			if attempt > 0 { // listed by the cancelled try: take what is still ours out again
-				if err := s.unlist(ctx, f); err != nil {
-					return err
-				}
-			}
+		if found && (old.ComputedAt.After(f.ComputedAt) || old.Same(f)) {
 			continue
 		}
-		if found && old.Same(f) {
-			continue
-		}
-		var oldPtr *training.Facts
-		if found {
-			oldPtr = &old
-		}
-		if listed, err := s.putListings(ctx, oldPtr, f); err != nil || !listed {
-			if err != nil {
-				return err
-			}
-			continue // a newer computation is listed: it writes the facts too
-		}
-		own, _, err := factsItems(f)
+		own, err := factsItemOf(f)
 		if err != nil {
 			return err
 		}
@@ -313,116 +304,11 @@ func (s *Store) putFactsChunks(ctx context.Context, us []training.FactsUpdate, a
 	return flush()
 }
 
-// Listing and 补训 items are written outside the facts transaction (a transaction charges each
-// item twice), before it, each with PutItem on the condition that it holds no later computation
-// (computed_at_ns ≤ f's): live items where f is listed, tombstones (`gone`, no facts) where old
-// was listed and f is not, so that a slower, older computation cannot list the cadre again where
-// it left. A stored facts item is therefore always listed where it says; a computation that loses
-// its race takes its own live items out again (unlist).
-
-// listingPK is the partition of a year's listing (prefix FACTS#) or 补训 list (MAKEUP#) that holds
-// the cadres of one shard (cadreShard, as the unit index: the shard never changes with the unit).
-// Spread over CadreShards partition keys, the listing writes of a year do not all go to one.
+// listingPK is the gsi2 partition of a year's listing (prefix FACTS#) or 补训 list (MAKEUP#) that
+// holds the cadres of one shard (cadreShard, as the unit index: the shard never changes with the
+// unit). Spread over CadreShards partition keys, the index writes of a year do not all go to one.
 func listingPK(prefix string, year, shard int) string {
 	return fmt.Sprintf("%s%s#%02d", prefix, yearStr(year), shard)
-}
-
-// listingKeys are the listing and 补训 keys where f is listed.
-func listingKeys(f training.Facts) [][2]string {
-	shard, sk := cadreShard(f.CadreID), cadreGSI1SK(f.Unit, f.CadreID)
-	keys := [][2]string{{listingPK(factsPKPrefix, f.Year, shard), sk}}
-	if len(f.Makeup) > 0 {
-		keys = append(keys, [2]string{listingPK(makeupPKPrefix, f.Year, shard), sk})
-	}
-	return keys
-}
-
-// putListings lists f and unlists old where f is not; false when a later computation holds one of
-// those items (then f is stale and was taken out again).
-func (s *Store) putListings(ctx context.Context, old *training.Facts, f training.Facts) (bool, error) {
-	_, listing, err := factsItems(f)
-	if err != nil {
-		return false, err
-	}
-	live := listingKeys(f)
-	var gone [][2]string
-	if old != nil {
-		for _, k := range listingKeys(*old) {
-			if !slices.Contains(live, k) {
-				gone = append(gone, k)
-			}
-		}
-	}
-	for i, k := range append(live, gone...) {
-		item := copyItem(listing)
-		if i >= len(live) {
-			item = tombstone(f)
-		}
-		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: k[0]}, &types.AttributeValueMemberS{Value: k[1]}
-		ok, err := s.putIfNotNewer(ctx, item, f.ComputedAt.UnixNano())
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			return false, s.unlist(ctx, f)
-		}
-	}
-	return true, nil
-}
-
-// putIfNotNewer puts item unless its key holds a later computation than ns (then false).
-func (s *Store) putIfNotNewer(ctx context.Context, item map[string]types.AttributeValue, ns int64) (bool, error) {
-	cond := expression.AttributeNotExists(expression.Name(attrPK)).
-		Or(expression.Name("computed_at_ns").LessThanEqual(expression.Value(ns)))
-	ce, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return false, fmt.Errorf("dynamo: build listing condition: %w", err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
-		ConditionExpression: ce.Condition(), ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values()})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("dynamo: list facts of %q: %w", attrString(item, "cadre_id"), err)
-	}
-	return true, nil
-}
-
-// unlist turns f's live listing items that f itself wrote (computed_at_ns equal to f's) into
-// tombstones: f lost to a later computation, which lists the cadre where it belongs.
-func (s *Store) unlist(ctx context.Context, f training.Facts) error {
-	ns := f.ComputedAt.UnixNano()
-	for _, k := range listingKeys(f) {
-		item := tombstone(f)
-		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: k[0]}, &types.AttributeValueMemberS{Value: k[1]}
-		ce, err := expression.NewBuilder().WithCondition(expression.Name("computed_at_ns").Equal(expression.Value(ns)).
-			And(expression.AttributeNotExists(expression.Name(attrGone)))).Build()
-		if err != nil {
-			return fmt.Errorf("dynamo: build unlist condition: %w", err)
-		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
-			ConditionExpression: ce.Condition(), ExpressionAttributeNames: ce.Names(), ExpressionAttributeValues: ce.Values()})
-		var ccf *types.ConditionalCheckFailedException
-		if err != nil && !errors.As(err, &ccf) {
-			return fmt.Errorf("dynamo: unlist facts of %q: %w", f.CadreID, err)
-		}
-	}
-	return nil
-}
-
-// attrGone marks a listing tombstone: the cadre is not listed there (since computed_at_ns).
-const attrGone = "gone"
-
-func tombstone(f training.Facts) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrType:         &types.AttributeValueMemberS{Value: typeFactsListing},
-		"cadre_id":       &types.AttributeValueMemberS{Value: f.CadreID},
-		"year":           &types.AttributeValueMemberN{Value: strconv.Itoa(f.Year)},
-		"computed_at_ns": &types.AttributeValueMemberN{Value: strconv.FormatInt(f.ComputedAt.UnixNano(), 10)},
-		attrGone:         &types.AttributeValueMemberBOOL{Value: true},
-	}
 }
 
 func attrString(item map[string]types.AttributeValue, name string) string {
@@ -437,13 +323,51 @@ func mustJSON(f training.Facts) string {
 	return string(b)
 }
 
-func copyItem(m map[string]types.AttributeValue) map[string]types.AttributeValue {
-	out := make(map[string]types.AttributeValue, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+// BackfillFactsIndex brings a table written before gsi2 into the index layout (docs/dynamodb.md
+// “Migration”): every facts item without gsi2 keys gets them (an UpdateItem on condition that the
+// item is still the one read: a facts item rewritten meanwhile already has them), and every item of
+// the listing copies that gsi2 replaces (type facts_listing, under FACTS#/MAKEUP#) is deleted. A
+// parallel Scan in segments (1 to 1000); it returns how many items it changed, and run again, none.
+func (s *Store) BackfillFactsIndex(ctx context.Context, segments int) (int, error) {
+	filter := expression.Name(attrType).Equal(expression.Value(typeFacts)).And(expression.AttributeNotExists(expression.Name(attrGSI2PK))).
+		Or(expression.Name(attrType).Equal(expression.Value(typeFactsListing)))
+	return s.scanEach(ctx, "backfill facts index", segments, filter, func(item map[string]types.AttributeValue) (bool, error) {
+		pk, sk := attrString(item, attrPK), attrString(item, attrSK)
+		if attrString(item, attrType) == typeFactsListing {
+			_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(pk, sk)})
+			if err != nil {
+				return false, fmt.Errorf("dynamo: backfill facts index: delete %s %s: %w", pk, sk, err)
+			}
+			return true, nil
+		}
+		f, err := unmarshalFacts(item)
+		if err != nil {
+			return false, err
+		}
+		gpk, gsk := factsIndexKeys(f)
+		upd := expression.Set(expression.Name(attrGSI2PK), expression.Value(gpk)).Set(expression.Name(attrGSI2SK), expression.Value(gsk))
+		cond := expression.AttributeNotExists(expression.Name(attrGSI2PK)).
+			And(expression.Name("doc").Equal(expression.Value(attrString(item, "doc"))))
+		expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+		if err != nil {
+			return false, fmt.Errorf("dynamo: build facts index update: %w", err)
+		}
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(pk, sk),
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
+		if isCondFailed(err) { // rewritten meanwhile, with its index keys
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("dynamo: backfill facts index of %s: %w", pk, err)
+		}
+		return true, nil
+	}, attrPK, attrSK, attrType, "cadre_id", "unit", "year", "computed_at_ns", "doc")
 }
+
+// typeFactsListing is the type of the listing copies of the facts that gsi2 replaced (written by
+// builds before it; BackfillFactsIndex deletes them).
+const typeFactsListing = "facts_listing"
 
 // RollupShards is the number of counter items per unit and year: a unit's counters are the sums
 // of its items ROLLUP#<year>#00 … ROLLUP#<year>#15 (sort key the unit). A chunk of facts adds its
@@ -486,56 +410,30 @@ func (s *Store) rollupUpdate(year, shard int, unit string, d training.Tally) (*t
 		UpdateExpression: e.Update(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}, nil
 }
 
-// subtreeQuery runs Query on partition pk over the unit subtree's sort-key ranges (the unit itself,
-// then its descendants; see cadreGSI1SK), starting after exclusive sort key `after` when set,
-// calling fn per item until it returns false. exactUnit ranges sort keys equal to the unit (rollups)
-// instead of those starting with unit\x1f.
-func (s *Store) subtreeQuery(ctx context.Context, pk, unitPrefix, after string, exactUnit bool, pageSize int32, fn func(map[string]types.AttributeValue) bool) error {
+// unitsQuery runs Query on partition pk (a counter shard, sort key the unit) over a unit subtree:
+// the sort key equal to the unit, then those of its descendants (""= all), calling fn per item
+// until it returns false.
+func (s *Store) unitsQuery(ctx context.Context, pk, unitPrefix string, fn func(map[string]types.AttributeValue) bool) error {
 	unit := strings.TrimSuffix(unitPrefix, "/")
-	type rng struct {
-		eq, prefix string
-	}
-	ranges := []rng{{}}
+	conds := []expression.KeyConditionBuilder{expression.Key(attrPK).Equal(expression.Value(pk))}
 	if unit != "" {
-		first := rng{prefix: unit + unitSeparator}
-		if exactUnit {
-			first = rng{eq: unit}
-		}
-		ranges = []rng{first, {prefix: unit + "/"}}
-	}
-	if after != "" {
-		for len(ranges) > 0 && !(ranges[0].eq == "" && strings.HasPrefix(after, ranges[0].prefix) || ranges[0].eq != "" && after == ranges[0].eq) {
-			ranges = ranges[1:]
-		}
-		if len(ranges) == 0 {
-			return training.Errorf(training.EINVALID, "the cursor does not belong to this listing")
+		conds = []expression.KeyConditionBuilder{
+			conds[0].And(expression.Key(attrSK).Equal(expression.Value(unit))),
+			conds[0].And(expression.Key(attrSK).BeginsWith(unit + "/")),
 		}
 	}
-	for _, r := range ranges {
-		kc := expression.Key(attrPK).Equal(expression.Value(pk))
-		switch {
-		case r.eq != "":
-			kc = kc.And(expression.Key(attrSK).Equal(expression.Value(r.eq)))
-		case r.prefix != "":
-			kc = kc.And(expression.Key(attrSK).BeginsWith(r.prefix))
-		}
+	for _, kc := range conds {
 		expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 		if err != nil {
 			return fmt.Errorf("dynamo: build subtree query: %w", err)
 		}
-		in := &dynamodb.QueryInput{
+		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
 			KeyConditionExpression:    expr.KeyCondition(),
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
 			ConsistentRead:            aws.Bool(true),
-			Limit:                     aws.Int32(pageSize),
-		}
-		if after != "" {
-			in.ExclusiveStartKey = key(pk, after)
-			after = ""
-		}
-		p := dynamodb.NewQueryPaginator(s.db, in)
+		})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
@@ -551,74 +449,100 @@ func (s *Store) subtreeQuery(ctx context.Context, pk, unitPrefix, after string, 
 	return nil
 }
 
-// ListFacts queries the year's listing (or 补训) shards over the subtree's ranges, in parallel,
-// each for up to limit+1 cadres after the cursor, and merges them in (unit, id) order: the first
-// limit of all are among those.
+// ListFacts reads the year's facts in the subtree from gsi2: the 补训 partitions (and, for the
+// whole listing, the others) of every shard in parallel, merged in (unit, id) order, then the facts
+// items of up to limit+1 entries with strongly consistent BatchGetItems. The index is eventually
+// consistent; an entry whose stored facts no longer sit there (the cadre moved, or joined or left
+// the 补训 list, a moment ago) is skipped, and the facts are listed where the index places them
+// once it has caught up.
 func (s *Store) ListFacts(ctx context.Context, year int, unitPrefix string, after *training.FactsCursor, limit int, makeupOnly bool) ([]training.Facts, bool, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	prefix := factsPKPrefix
-	if makeupOnly {
-		prefix = makeupPKPrefix
+	var pks []string
+	for shard := range CadreShards {
+		pks = append(pks, listingPK(makeupPKPrefix, year, shard))
+		if !makeupOnly {
+			pks = append(pks, listingPK(factsPKPrefix, year, shard))
+		}
 	}
-	start := ""
+	ranges := subtreeRanges(unitPrefix)
+	var start *indexPos
 	if after != nil {
-		if !training.InUnit(after.Unit, unitPrefix) {
+		sk := cadreGSI1SK(after.Unit, after.CadreID)
+		for len(ranges) > 0 && !strings.HasPrefix(sk, ranges[0]) {
+			ranges = ranges[1:]
+		}
+		if len(ranges) == 0 || !training.InUnit(after.Unit, unitPrefix) {
 			return nil, false, training.Errorf(training.EINVALID, "the cursor does not belong to this listing")
 		}
-		start = cadreGSI1SK(after.Unit, after.CadreID)
+		start = &indexPos{cadrePK(after.CadreID), factsSK(year), sk}
 	}
-	type hit struct {
-		sk string
-		f  training.Facts
+	var out []training.Facts
+	for len(ranges) > 0 && len(out) <= limit {
+		want := limit + 1 - len(out)
+		entries, err := s.mergeShards(ctx, factsIndex, pks, ranges[0], start, want)
+		if err != nil {
+			return nil, false, fmt.Errorf("dynamo: list facts of %d in %q: %w", year, unitPrefix, err)
+		}
+		stored, err := s.batchGetFacts(ctx, entries)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, e := range entries {
+			f, ok := stored[attrString(e, attrPK)]
+			if !ok {
+				continue // gone since the index was read
+			}
+			if pk, sk := factsIndexKeys(f); pk == attrString(e, attrGSI2PK) && sk == attrString(e, attrGSI2SK) {
+				out = append(out, f)
+			}
+		}
+		if len(entries) < want { // the range is read to its end
+			ranges, start = ranges[1:], nil
+			continue
+		}
+		last := entries[len(entries)-1]
+		start = &indexPos{attrString(last, attrPK), attrString(last, attrSK), attrString(last, attrGSI2SK)}
 	}
-	var (
-		mu    sync.Mutex
-		hits  []hit
-		first error
-		wg    sync.WaitGroup
-	)
-	for shard := range CadreShards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var (
-				mine []hit
-				ferr error
-			)
-			err := s.subtreeQuery(ctx, listingPK(prefix, year, shard), unitPrefix, start, false, int32(min(limit+1, 1000)), func(item map[string]types.AttributeValue) bool {
-				if _, gone := item[attrGone]; gone {
-					return true // not listed here any more (putListings)
+	more := len(out) > limit
+	return out[:min(len(out), limit)], more, nil
+}
+
+// batchGetFacts reads the facts items of index entries (their table keys) with strongly
+// consistent BatchGetItems of up to 100 keys, keyed by partition key.
+func (s *Store) batchGetFacts(ctx context.Context, entries []map[string]types.AttributeValue) (map[string]training.Facts, error) {
+	out := make(map[string]training.Facts, len(entries))
+	for i := 0; i < len(entries); i += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, e := range entries[i:min(i+100, len(entries))] {
+			keys = append(keys, key(attrString(e, attrPK), attrString(e, attrSK)))
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 8 {
+				return nil, fmt.Errorf("dynamo: read listed facts: keys still unprocessed after %d attempts", attempt)
+			}
+			if attempt > 0 {
+				if err := sleepBackoff(ctx, attempt); err != nil {
+					return nil, fmt.Errorf("dynamo: read listed facts: %w", err)
 				}
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("dynamo: read listed facts: %w", err)
+			}
+			for _, item := range res.Responses[s.table] {
 				f, err := unmarshalFacts(item)
 				if err != nil {
-					ferr = err
-					return false
+					return nil, err
 				}
-				mine = append(mine, hit{cadreGSI1SK(f.Unit, f.CadreID), f})
-				return len(mine) <= limit
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err = cmp.Or(err, ferr); err != nil {
-				first = cmp.Or(first, err)
-				return
+				out[attrString(item, attrPK)] = f
 			}
-			hits = append(hits, mine...)
-		}()
+			req = res.UnprocessedKeys
+		}
 	}
-	wg.Wait()
-	if first != nil {
-		return nil, false, first
-	}
-	slices.SortFunc(hits, func(a, b hit) int { return strings.Compare(a.sk, b.sk) })
-	more := len(hits) > limit
-	out := make([]training.Facts, 0, min(len(hits), limit))
-	for _, h := range hits[:min(len(hits), limit)] {
-		out = append(out, h.f)
-	}
-	return out, more, nil
+	return out, nil
 }
 
 // ListRollups queries the year's counter shards over the subtree's ranges (RollupShards
@@ -635,7 +559,7 @@ func (s *Store) ListRollups(ctx context.Context, year int, unitPrefix string) ([
 		go func() {
 			defer wg.Done()
 			var ferr error
-			err := s.subtreeQuery(ctx, rollupPK(year, shard), unitPrefix, "", true, 1000, func(item map[string]types.AttributeValue) bool {
+			err := s.unitsQuery(ctx, rollupPK(year, shard), unitPrefix, func(item map[string]types.AttributeValue) bool {
 				unit, t, err := unmarshalRollup(item)
 				if err != nil {
 					ferr = err

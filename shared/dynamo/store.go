@@ -275,11 +275,19 @@ func (s *Store) awaitRecord(ctx context.Context, k recordKeyItem) (training.Reco
 			return training.Record{ID: k.ID, CadreID: k.CadreID, Source: k.Source, ExternalID: k.ExternalID,
 				ContentHash: k.ContentHash, Status: training.StatusActive}, nil
 		}
-		select {
-		case <-ctx.Done():
-			return training.Record{}, fmt.Errorf("dynamo: read record %q: %w", k.ID, ctx.Err())
-		case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
+		if err := sleepBackoff(ctx, attempt); err != nil {
+			return training.Record{}, fmt.Errorf("dynamo: read record %q: %w", k.ID, err)
 		}
+	}
+}
+
+// sleepBackoff waits 10 ms × 2^attempt before another try, or returns the context's error.
+func sleepBackoff(ctx context.Context, attempt int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
+		return nil
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -107,10 +106,8 @@ func (s *Store) SupersedeRecord(ctx context.Context, r training.Record, oldID st
 		if attempt >= 8 {
 			return training.Record{}, "", fmt.Errorf("dynamo: create record %q superseding %q: still canceled (%v) after %d attempts: %w", r.ID, oldID, codes, attempt+1, err)
 		}
-		select {
-		case <-ctx.Done():
-			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: %w", r.ID, ctx.Err())
-		case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
+		if err := sleepBackoff(ctx, attempt); err != nil {
+			return training.Record{}, "", fmt.Errorf("dynamo: create record %q: %w", r.ID, err)
 		}
 	}
 }
