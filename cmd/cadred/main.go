@@ -49,6 +49,9 @@ func main() {
 	} else if len(os.Args) > 1 && os.Args[1] == "import" {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 		run = importCmd
+	} else if len(os.Args) > 1 && os.Args[1] == "migrate-dynamodb" {
+		args := os.Args[2:]
+		run = func(log *slog.Logger) error { return migrateDynamo(log, args) }
 	} else if len(os.Args) > 1 && storeOps[os.Args[1]] != nil {
 		op, args := storeOps[os.Args[1]], os.Args[2:]
 		run = func(log *slog.Logger) error { return op(log, args) }

@@ -291,19 +291,21 @@ func (s *Store) fill(ctx context.Context, ix shardedIndex, readers []*shardReade
 // BackfillCadreShards moves the cadres of a table written before the unit index was sharded
 // (gsi1pk "CADRES") to their shards: a parallel Scan in segments (1 to 1000) for cadre items still
 // in the old index partition, and an UpdateItem of each, on condition that it is still there. It
-// returns how many it moved; run again, it moves none. docs/dynamodb.md, "Migration".
-func (s *Store) BackfillCadreShards(ctx context.Context, segments int) (int, error) {
+// returns how many it moved; run again, it moves none. docs/dynamodb.md, "Migration". progress
+// (when not nil) is called after every page scanned, with the items scanned and moved so far.
+func (s *Store) BackfillCadreShards(ctx context.Context, segments int, progress func(scanned, changed int)) (int, error) {
 	filter := expression.Name(attrType).Equal(expression.Value(typeCadre)).
 		And(expression.Name(attrGSI1PK).Equal(expression.Value(gsi1PKCadres)))
-	return s.scanEach(ctx, "backfill cadre shards", segments, filter, func(item map[string]types.AttributeValue) (bool, error) {
+	return s.scanEach(ctx, "backfill cadre shards", segments, filter, progress, func(item map[string]types.AttributeValue) (bool, error) {
 		return s.moveToShard(ctx, attrString(item, attrPK), attrString(item, attrSK), attrString(item, "cadre_id"))
 	}, attrPK, attrSK, "cadre_id")
 }
 
 // scanEach runs a parallel Scan in segments (1 to 1000) of the items that pass filter, projected
-// to names, and calls fn on each; it counts the items for which fn says true. Migrations only: no
-// request path scans.
-func (s *Store) scanEach(ctx context.Context, what string, segments int, filter expression.ConditionBuilder, fn func(map[string]types.AttributeValue) (bool, error), names ...string) (int, error) {
+// to names, and calls fn on each; it counts the items for which fn says true, and calls progress
+// (if not nil) after each page with the items scanned (read, filtered or not) and counted so far.
+// Migrations only: no request path scans.
+func (s *Store) scanEach(ctx context.Context, what string, segments int, filter expression.ConditionBuilder, progress func(scanned, changed int), fn func(map[string]types.AttributeValue) (bool, error), names ...string) (int, error) {
 	segments = min(max(segments, 1), 1000)
 	proj := expression.NamesList(expression.Name(names[0]))
 	for _, n := range names[1:] {
@@ -314,10 +316,10 @@ func (s *Store) scanEach(ctx context.Context, what string, segments int, filter 
 		return 0, fmt.Errorf("dynamo: build %s scan: %w", what, err)
 	}
 	var (
-		mu   sync.Mutex
-		done int
-		errs = make([]error, segments)
-		wg   sync.WaitGroup
+		mu            sync.Mutex
+		scanned, done int
+		errs          = make([]error, segments)
+		wg            sync.WaitGroup
 	)
 	for seg := 0; seg < segments; seg++ {
 		wg.Add(1)
@@ -350,6 +352,12 @@ func (s *Store) scanEach(ctx context.Context, what string, segments int, filter 
 						mu.Unlock()
 					}
 				}
+				mu.Lock()
+				scanned += int(page.ScannedCount)
+				if progress != nil {
+					progress(scanned, done)
+				}
+				mu.Unlock()
 			}
 		}()
 	}

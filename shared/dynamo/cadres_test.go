@@ -139,14 +139,14 @@ func TestBackfillCadreShards(t *testing.T) {
 	if got := list(); !slices.Equal(got, []string{"new"}) {
 		t.Fatalf("before the backfill: %v, want [new]", got)
 	}
-	moved, err := s.BackfillCadreShards(ctx, 4)
+	moved, err := s.BackfillCadreShards(ctx, 4, nil)
 	if err != nil || moved != 5 {
 		t.Fatalf("backfill moved %d, err %v; want 5", moved, err)
 	}
 	if got, want := list(), []string{"new", "old0", "old1", "old2", "old3", "old4"}; !slices.Equal(got, want) {
 		t.Fatalf("after the backfill: %v, want %v", got, want)
 	}
-	if moved, err := s.BackfillCadreShards(ctx, 4); err != nil || moved != 0 {
+	if moved, err := s.BackfillCadreShards(ctx, 4, nil); err != nil || moved != 0 {
 		t.Fatalf("second backfill moved %d, err %v; want 0", moved, err)
 	}
 }
@@ -184,7 +184,7 @@ func TestBackfillFactsIndex(t *testing.T) {
 	if got := list(false); !slices.Equal(got, []string{"new"}) {
 		t.Fatalf("before the backfill: %v, want [new]", got)
 	}
-	changed, err := s.BackfillFactsIndex(ctx, 3)
+	changed, err := s.BackfillFactsIndex(ctx, 3, nil)
 	if err != nil || changed != 8 { // 4 facts items indexed, 4 listing copies deleted
 		t.Fatalf("backfill changed %d, err %v; want 8", changed, err)
 	}
@@ -194,7 +194,7 @@ func TestBackfillFactsIndex(t *testing.T) {
 	if got, want := list(true), []string{"old1", "old3"}; !slices.Equal(got, want) {
 		t.Fatalf("补训 list after the backfill: %v, want %v", got, want)
 	}
-	if changed, err := s.BackfillFactsIndex(ctx, 3); err != nil || changed != 0 {
+	if changed, err := s.BackfillFactsIndex(ctx, 3, nil); err != nil || changed != 0 {
 		t.Fatalf("second backfill changed %d, err %v; want 0", changed, err)
 	}
 }

@@ -328,10 +328,11 @@ func mustJSON(f training.Facts) string {
 // item is still the one read: a facts item rewritten meanwhile already has them), and every item of
 // the listing copies that gsi2 replaces (type facts_listing, under FACTS#/MAKEUP#) is deleted. A
 // parallel Scan in segments (1 to 1000); it returns how many items it changed, and run again, none.
-func (s *Store) BackfillFactsIndex(ctx context.Context, segments int) (int, error) {
+// progress is called as BackfillCadreShards calls it.
+func (s *Store) BackfillFactsIndex(ctx context.Context, segments int, progress func(scanned, changed int)) (int, error) {
 	filter := expression.Name(attrType).Equal(expression.Value(typeFacts)).And(expression.AttributeNotExists(expression.Name(attrGSI2PK))).
 		Or(expression.Name(attrType).Equal(expression.Value(typeFactsListing)))
-	return s.scanEach(ctx, "backfill facts index", segments, filter, func(item map[string]types.AttributeValue) (bool, error) {
+	return s.scanEach(ctx, "backfill facts index", segments, filter, progress, func(item map[string]types.AttributeValue) (bool, error) {
 		pk, sk := attrString(item, attrPK), attrString(item, attrSK)
 		if attrString(item, attrType) == typeFactsListing {
 			_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(pk, sk)})
