@@ -160,6 +160,13 @@ func TestCostPerMillionCompletions(t *testing.T) {
 		perMillion(dynamoCost), perMillion(writeUnits*priceWriteUnit), perMillion(readUnits*priceReadUnit),
 		perMillion(lambdaCost), perMillion(apiCost), total, costTargetPerMil)
 
+	// Item sizes decide the units (1 per KB, 2 in a transaction): every item type's, after the run.
+	db, _ := MustLocal(t)
+	sizes := itemSizes(t, db, store.TableName())
+	t.Logf("item sizes (bytes, as DynamoDB counts them) after the run:\n%s", sizes)
+	if max := sizes["rollup"].Max; max > 1024 {
+		t.Errorf("a counter item of %d bytes: awsTxUnits prices counter updates as 1 KB", max)
+	}
 	// What the levers of issue 12 item 4 guarantee, each able to fail on the old flows.
 	ops := m.snapshot()
 	// Report facts are written per stream batch, a chunk of cadres per TransactWriteItems with one

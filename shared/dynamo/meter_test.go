@@ -212,7 +212,7 @@ func (m *meter) record(op string, txItems int, result any, callErr error) {
 // awsTxUnits prices a TransactWriteItems as AWS does: 2 write units per 1 KB (rounded up) of each
 // item. A Put's size is its item's (itemSize); a Delete, Update or ConditionCheck is counted as
 // 1 KB, which is exact for the items this code deletes and updates while they stay under 1 KB
-// (the cost test logs the largest counter item so that this can be checked).
+// (the cost test checks the largest counter item).
 func awsTxUnits(in *dynamodb.TransactWriteItemsInput) float64 {
 	units := 0.0
 	for _, it := range in.TransactItems {
@@ -479,4 +479,48 @@ func TestIndexWriteUnits(t *testing.T) {
 			t.Errorf("%s: %v index write units, want %v", c.name, got, c.want)
 		}
 	}
+}
+
+// sizeStat is the count, mean and largest size of one type of item.
+type sizeStat struct{ N, Mean, Max int }
+
+type sizeStats map[string]sizeStat
+
+func (ss sizeStats) String() string {
+	var b strings.Builder
+	types := make([]string, 0, len(ss))
+	for ty := range ss {
+		types = append(types, ty)
+	}
+	sort.Strings(types)
+	for _, ty := range types {
+		fmt.Fprintf(&b, "%-12s items %6d  mean %5d  largest %5d\n", ty, ss[ty].N, ss[ty].Mean, ss[ty].Max)
+	}
+	return b.String()
+}
+
+// itemSizes scans the table (unmetered) and sizes its items per type (itemSize).
+func itemSizes(tb testing.TB, db *dynamodb.Client, table string) sizeStats {
+	tb.Helper()
+	sum, out := map[string]int{}, sizeStats{}
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(table)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, it := range page.Items {
+			ty := "?"
+			if v, ok := it["type"].(*types.AttributeValueMemberS); ok {
+				ty = v.Value
+			}
+			st, size := out[ty], itemSize(it)
+			st.N++
+			st.Max = max(st.Max, size)
+			sum[ty] += size
+			st.Mean = sum[ty] / st.N
+			out[ty] = st
+		}
+	}
+	return out
 }
