@@ -26,8 +26,7 @@ import (
 
 	"github.com/cadre-training/cadretrain/shared/bolt"
 	"github.com/cadre-training/cadretrain/shared/config"
-	"github.com/cadre-training/cadretrain/shared/dynamo"
-	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
+	"github.com/cadre-training/cadretrain/shared/dynamo/dynamotest"
 	"github.com/cadre-training/cadretrain/shared/server"
 	"github.com/cadre-training/cadretrain/shared/sheet/xlsx"
 	"github.com/cadre-training/cadretrain/shared/training"
@@ -77,10 +76,7 @@ func startServer(t *testing.T, kind string, opts ...func(*server.Options)) *env 
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	var (
-		store training.Store
-		table = "e2e-" + randHex(6)
-	)
+	var store training.Store
 	switch kind {
 	case "embedded":
 		s, err := bolt.Open(filepath.Join(dir, "cadretrain.db"))
@@ -89,25 +85,7 @@ func startServer(t *testing.T, kind string, opts ...func(*server.Options)) *env 
 		}
 		store = s
 	case "dynamodb":
-		endpoint := os.Getenv("DYNAMODB_ENDPOINT")
-		if endpoint == "" {
-			if os.Getenv("CADRE_REQUIRE_DYNAMODB") == "1" {
-				t.Fatal("CADRE_REQUIRE_DYNAMODB=1 but DYNAMODB_ENDPOINT is not set")
-			}
-			t.Skip("DYNAMODB_ENDPOINT is not set (scripts/dynamodb-local.sh run -- go test ./e2e)")
-		}
-		db, streams := streamfeed.LocalClients(endpoint)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := dynamo.CreateTable(ctx, db, table); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := dynamo.DeleteTable(context.Background(), db, table); err != nil {
-				t.Errorf("delete table %s: %v", table, err)
-			}
-		})
-		store = streamfeed.NewStore(db, streams, table)
+		store = dynamotest.Store(t)
 	}
 	o := server.Options{
 		Addr:         "127.0.0.1:0",

@@ -6,17 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/cadre-training/cadretrain/shared/dynamo"
-	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
+	"github.com/cadre-training/cadretrain/shared/dynamo/dynamotest"
 	"github.com/cadre-training/cadretrain/shared/storetest"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -26,26 +24,14 @@ import (
 // afterwards the table has gsi2 and the lists find every cadre and its facts; a second run
 // changes nothing.
 func TestMigrateDynamo(t *testing.T) {
-	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CADRE_REQUIRE_DYNAMODB") == "1" {
-			t.Fatal("CADRE_REQUIRE_DYNAMODB=1 but DYNAMODB_ENDPOINT is not set")
-		}
-		t.Skip("DYNAMODB_ENDPOINT is not set (scripts/dynamodb-local.sh run -- go test ./cmd/cadred)")
-	}
 	ctx := context.Background()
-	db, _ := streamfeed.LocalClients(endpoint)
-	table := fmt.Sprintf("cadretrain-migrate-%d", time.Now().UnixNano())
-	old := dynamo.TableInput(table)
-	old.GlobalSecondaryIndexes = old.GlobalSecondaryIndexes[:1] // gsi1 only
-	old.AttributeDefinitions = old.AttributeDefinitions[:4]     // pk, sk, gsi1pk, gsi1sk
-	if _, err := db.CreateTable(ctx, old); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := dynamo.DeleteTable(context.Background(), db, table); err != nil {
-			t.Errorf("delete table: %v", err)
-		}
+	endpoint := dynamotest.Endpoint(t)
+	db, _ := dynamotest.Clients(t)
+	table := dynamotest.Table(t, db, func(name string) *dynamodb.CreateTableInput {
+		old := dynamo.TableInput(name)
+		old.GlobalSecondaryIndexes = old.GlobalSecondaryIndexes[:1] // gsi1 only
+		old.AttributeDefinitions = old.AttributeDefinitions[:4]     // pk, sk, gsi1pk, gsi1sk
+		return old
 	})
 	s := dynamo.New(db, nil, table)
 	y := storetest.T0.Year()

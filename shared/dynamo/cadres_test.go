@@ -9,6 +9,7 @@ import (
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/dynamotest"
 	"github.com/cadre-training/cadretrain/shared/storetest"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -18,7 +19,7 @@ import (
 // their counts add up, and a full recompute runs one checkpointed segment per shard.
 func TestShardedUnitIndex(t *testing.T) {
 	ctx := context.Background()
-	s := MustStore(t)
+	s := dynamotest.Store(t)
 	const n = 80
 	var ids []string
 	for i := 0; i < n; i++ {
@@ -118,7 +119,7 @@ func TestShardedUnitIndex(t *testing.T) {
 // sharded listings until BackfillCadreShards moves them; a second run moves none.
 func TestBackfillCadreShards(t *testing.T) {
 	ctx := context.Background()
-	s := MustStore(t)
+	s := dynamotest.Store(t)
 	storetest.MustPutCadre(t, s, storetest.NewCadre("new", "cn/cq"), 0)
 	for i := 0; i < 5; i++ {
 		if err := s.PutLegacyCadre(ctx, storetest.NewCadre(fmt.Sprintf("old%d", i), "cn/cq")); err != nil {
@@ -156,7 +157,7 @@ func TestBackfillCadreShards(t *testing.T) {
 // second run changes nothing.
 func TestBackfillFactsIndex(t *testing.T) {
 	ctx := context.Background()
-	s := MustStore(t)
+	s := dynamotest.Store(t)
 	y := storetest.T0.Year()
 	if err := s.PutFacts(ctx, storetest.NewFacts("new", "cn/cq", y, training.StateMet, storetest.T0)); err != nil {
 		t.Fatal(err)

@@ -9,13 +9,14 @@ import (
 	"github.com/cadre-training/cadretrain/shared/training"
 
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/dynamotest"
 )
 
 // TestReadChangesLocal writes every item type on DynamoDB Local and reads the real stream: only
 // the record's INSERT and MODIFY come out, and each converts to the Lambda event record and back.
 func TestReadChangesLocal(t *testing.T) {
 	ctx := context.Background()
-	s := MustStore(t)
+	s := dynamotest.Store(t)
 
 	if _, err := s.PutCadre(ctx, training.Cadre{ID: "c-001", Name: "张三", Unit: "cn/cq", Rank: "r4"}, 0); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/dynamo/dynamotest"
 	"github.com/cadre-training/cadretrain/shared/storetest"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -46,7 +47,7 @@ const (
 // COST_BATCHES (default 2) sets the number of batches. make cost runs it and prints the table
 // that docs/benchmarks.md records.
 func TestCostPerMillionCompletions(t *testing.T) {
-	MustLocal(t)
+	dynamotest.Clients(t)
 	batches := 2
 	if v := os.Getenv("COST_BATCHES"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -161,7 +162,7 @@ func TestCostPerMillionCompletions(t *testing.T) {
 		perMillion(lambdaCost), perMillion(apiCost), total, costTargetPerMil)
 
 	// Item sizes decide the units (1 per KB, 2 in a transaction): every item type's, after the run.
-	db, _ := MustLocal(t)
+	db, _ := dynamotest.Clients(t)
 	sizes := itemSizes(t, db, store.TableName())
 	t.Logf("item sizes (bytes, as DynamoDB counts them) after the run:\n%s", sizes)
 	if max := sizes["rollup"].Max; max > 1024 {

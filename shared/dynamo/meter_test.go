@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cadre-training/cadretrain/shared/dynamo"
+	"github.com/cadre-training/cadretrain/shared/dynamo/dynamotest"
 	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
 )
 
@@ -288,14 +288,13 @@ func isWrite(op string) bool {
 // source mapping reads the stream at no request charge.
 func meteredStore(tb testing.TB, m *meter) *dynamo.Store {
 	tb.Helper()
-	base := MustStore(tb) // creates the table, deletes it at cleanup
-	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
-	db, streams := streamfeed.LocalClients(endpoint)
-	m.index = &indexMeter{db: db, table: base.TableName(), gsis: dynamo.TableInput(base.TableName()).GlobalSecondaryIndexes}
+	db, streams := dynamotest.Clients(tb)
+	table := dynamotest.Table(tb, db, nil)
+	m.index = &indexMeter{db: db, table: table, gsis: dynamo.TableInput(table).GlobalSecondaryIndexes}
 	metered := dynamodb.New(db.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, m.add)
 	})
-	return streamfeed.NewStore(metered, streams, base.TableName())
+	return streamfeed.NewStore(metered, streams, table)
 }
 
 func (m *meter) String() string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cadre-training/cadretrain/shared/app"
+	"github.com/cadre-training/cadretrain/shared/dynamo/dynamotest"
 	"github.com/cadre-training/cadretrain/shared/storetest"
 	"github.com/cadre-training/cadretrain/shared/training"
 )
@@ -18,9 +19,9 @@ import (
 // the records (docs/api.md “Lists, the unit report”: a unit rollup is always the sum of its
 // cadres' facts); a rollup that moved a counter per handling would count the batch's cadres twice.
 func TestRetriedStreamBatchKeepsReports(t *testing.T) {
-	MustLocal(t)
+	dynamotest.Clients(t)
 	ctx := context.Background()
-	store := MustStore(t)
+	store := dynamotest.Store(t)
 	svc := app.New(store)
 	today := svc.Today()
 	units := []string{"cn/ah", "cn/ah/hefei", "cn/ah/hefei/shushan", "cn/ah/wuhu"}
@@ -97,9 +98,9 @@ func TestRetriedStreamBatchKeepsReports(t *testing.T) {
 // view is read again instead of moving the counters from the wrong facts: each unit's rollup
 // stays the sum of its cadres' stored facts, and the cadre is listed once, where it is.
 func TestPutFactsKnownStale(t *testing.T) {
-	MustLocal(t)
+	dynamotest.Clients(t)
 	ctx := context.Background()
-	s := MustStore(t)
+	s := dynamotest.Store(t)
 	const y = 2026
 	a := storetest.NewFacts("k-a", "cn/js", y, training.StateOnTrack, storetest.T0)
 	b := storetest.NewFacts("k-b", "cn/js", y, training.StateMet, storetest.T0)

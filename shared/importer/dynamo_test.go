@@ -1,16 +1,12 @@
 package importer
 
 import (
-	"fmt"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/cadre-training/cadretrain/shared/app"
-	"github.com/cadre-training/cadretrain/shared/dynamo"
-	"github.com/cadre-training/cadretrain/shared/dynamo/streamfeed"
+	"github.com/cadre-training/cadretrain/shared/dynamo/dynamotest"
 )
 
 // TestImportDynamoDB: issue 12 item 3 on DynamoDB Local (scripts/dynamodb-local.sh run -- go test
@@ -18,17 +14,7 @@ import (
 // writes; bad rows are reported, and a second import of the same rows from another file creates
 // nothing (each record is found again by its key).
 func TestImportDynamoDB(t *testing.T) {
-	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		t.Skip("DYNAMODB_ENDPOINT not set: run under scripts/dynamodb-local.sh run -- go test ...")
-	}
-	db, streams := streamfeed.LocalClients(endpoint)
-	table := fmt.Sprintf("cadretrain-import-test-%d", time.Now().UnixNano())
-	if err := dynamo.EnsureTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
-	store := streamfeed.NewStore(db, streams, table)
+	store := dynamotest.Store(t)
 	svc := app.New(store)
 	svc.Now = func() time.Time { return time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC) }
 
