@@ -129,9 +129,8 @@ func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[
 // changed are written in as few TransactWriteItems as fit (factsChunkItems actions each): per
 // facts, the facts item (on the condition that it is what was read); per unit and year of the
 // chunk, one counter update carrying the chunk's summed delta, on one of RollupShards counter
-// items chosen per chunk (docs/dynamodb.md “Unit reports”). The listing and 补训 items go just
-// before, outside the transaction (putListings). A cancelled
-// transaction (a concurrent recompute changed some facts, or another chunk held the same counter
+// items chosen per chunk (docs/dynamodb.md “Unit reports”); the facts item's gsi2 keys list it.
+// A cancelled transaction (a concurrent recompute changed some facts, or another chunk held the same counter
 // item) is read again and retried on another counter shard: a retried or replayed batch finds its
 // facts stored and moves no counter twice.
 func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {

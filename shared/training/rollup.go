@@ -235,8 +235,8 @@ type RollupStore interface {
 	// moves the cadre's contribution in the unit rollups: the stored facts' Tally is taken from
 	// their unit's rollup and f's added to f.Unit's. So every UnitRollup is at all times the sum
 	// of the stored facts of its unit, however often a batch is written again. The listings
-	// (ListFacts, the 补训 entry following f.Makeup) are brought in line no later than that step
-	// (the DynamoDB store writes them just before it). A store may write several facts in one
+	// (ListFacts, the 补训 entry following f.Makeup) follow the stored facts (the DynamoDB store
+	// lists them through an index of the facts items, a moment behind). A store may write several facts in one
 	// step (the embedded store: one transaction; DynamoDB: a chunk per transaction); on error
 	// any subset may have been written, each whole.
 	PutFacts(ctx context.Context, fs ...Facts) error
