@@ -25,7 +25,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -62,19 +61,11 @@ func main() {
 	}
 }
 
-// serveGCPercent is the server's GOGC unless the environment sets one. The heap a request
-// leaves behind is small and short-lived, so at Go's default (100) the collector ran every few
-// milliseconds under load and took ~15 % of the server's CPU; at 300 it takes a third of that,
-// for ~25 MB more peak RSS (docs/benchmarks.md “One server (issue 6)”).
-const serveGCPercent = 300
-
-// setGC applies serveGCPercent when GOGC is not set.
+// setGC applies the server's garbage collector setting (server.SetGCPercent).
 func setGC(log *slog.Logger) {
-	if os.Getenv("GOGC") != "" {
-		return
+	if pct, ok := server.SetGCPercent(); ok {
+		log.Info("gc", "gogc", pct)
 	}
-	debug.SetGCPercent(serveGCPercent)
-	log.Info("gc", "gogc", serveGCPercent)
 }
 
 func env(name, def string) string {

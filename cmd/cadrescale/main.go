@@ -30,6 +30,7 @@ import (
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/bolt"
+	"github.com/cadre-training/cadretrain/shared/server"
 	"github.com/cadre-training/cadretrain/shared/training"
 	bbolt "go.etcd.io/bbolt"
 )
@@ -62,6 +63,11 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// The server's garbage collector setting: a full recompute runs in cadred.
+	gogc := "GOGC=" + os.Getenv("GOGC") + " (from the environment)"
+	if pct, ok := server.SetGCPercent(); ok {
+		gogc = fmt.Sprintf("GOGC=%d (the server's)", pct)
+	}
 	asOf := training.MustDate(*asOfStr)
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "cadrescale-")
@@ -80,8 +86,8 @@ func main() {
 	_, statErr := os.Stat(path)
 	reused := *reuse && statErr == nil
 	ctx := context.Background()
-	fmt.Printf("cadrescale: %d cadres × %d records, %d cadres per unit, as of %s, GOMAXPROCS=%d, file %s\n",
-		*cadres, *perCadre, *unitSize, asOf, runtime.GOMAXPROCS(0), path)
+	fmt.Printf("cadrescale: %d cadres × %d records, %d cadres per unit, as of %s, GOMAXPROCS=%d, %s, file %s\n",
+		*cadres, *perCadre, *unitSize, asOf, runtime.GOMAXPROCS(0), gogc, path)
 
 	nrec := *cadres * *perCadre
 	if reused {

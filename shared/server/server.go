@@ -380,3 +380,20 @@ func (c *capConn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
+
+// GCPercent is the server's GOGC unless the environment sets one. The heap a request leaves
+// behind is small and short-lived, so at Go's default (100) the collector ran every few
+// milliseconds under load and took ~15 % of the server's CPU; at 300 it takes a third of that,
+// for ~25 MB more peak RSS (docs/benchmarks.md “One server (issue 6)”). A full recompute runs in
+// the server, so cadrescale measures it with the same setting.
+const GCPercent = 300
+
+// SetGCPercent applies GCPercent unless GOGC is set; it returns the setting and whether it
+// applied it.
+func SetGCPercent() (int, bool) {
+	if os.Getenv("GOGC") != "" {
+		return 0, false
+	}
+	debug.SetGCPercent(GCPercent)
+	return GCPercent, true
+}
