@@ -46,6 +46,9 @@ func migrateDynamo(log *slog.Logger, args []string) error {
 	defer stop()
 	if *endpoint != "" {
 		db, _ = streamfeed.LocalClients(*endpoint)
+		if _, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: table}); err != nil {
+			return fmt.Errorf("migrate-dynamodb: table %q: %w", *table, err)
+		}
 		// In AWS the template adds gsi2; to a DynamoDB Local table, this does.
 		if err := dynamo.EnsureTable(ctx, db, *table); err != nil {
 			return fmt.Errorf("migrate-dynamodb: %w", err)

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -109,5 +111,13 @@ func TestMigrateDynamo(t *testing.T) {
 	}
 	if got, want := run(), map[string]float64{"cadre shards": 0, "facts index": 0}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("second run changed %v, want %v", got, want)
+	}
+	// A table that is not there is an error naming it, not a new empty table.
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if err := migrateDynamo(quiet, []string{"-table", table + "-missing", "-dynamodb-endpoint", endpoint}); err == nil || !strings.Contains(err.Error(), table+"-missing") {
+		t.Fatalf("migrate-dynamodb of a missing table: %v", err)
+	}
+	if out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table + "-missing")}); err == nil {
+		t.Fatalf("the migration created table %s", aws.ToString(out.Table.TableName))
 	}
 }
