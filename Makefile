@@ -70,7 +70,8 @@ bench-report:
 	$(GO) test -run '^$$' -bench UnitReport -benchtime 20x -timeout 60m ./shared/app/
 
 # DynamoDB request units and the AWS cost of webhook completions, counted by an SDK middleware
-# against DynamoDB Local and priced at list prices (docs/benchmarks.md); COST_BATCHES=n batches of 100.
+# against DynamoDB Local and priced at list prices (docs/benchmarks.md); COST_BATCHES=n batches of 100,
+# COST_PER_CADRE=k completions of each cadre per batch (default 1).
 cost:
 	scripts/dynamodb-local.sh run -- $(GO) test -count=1 -run TestCostPerMillionCompletions -v ./shared/dynamo/
 

@@ -44,17 +44,26 @@ const (
 // cadres; write-form-entries: the full-time records). Each cadre has 9 records before the run.
 // Streams are read unmetered (Lambda event source mappings are not charged per GetRecords).
 //
-// COST_BATCHES (default 2) sets the number of batches. make cost runs it and prints the table
-// that docs/benchmarks.md records.
+// COST_BATCHES (default 2) sets the number of batches. COST_PER_CADRE (default 1; a divisor of
+// 100) gives each cadre that many completions per batch, a week apart (100/k cadres): how a
+// platform that sends a cadre's courses of a day or week together changes the cost. make cost
+// runs it and prints the table that docs/benchmarks.md records.
 func TestCostPerMillionCompletions(t *testing.T) {
 	dynamotest.Clients(t)
-	batches := 2
-	if v := os.Getenv("COST_BATCHES"); v != "" {
+	envInt := func(name string, def int) int {
+		v := os.Getenv(name)
+		if v == "" {
+			return def
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			t.Fatalf("COST_BATCHES=%q: want a positive number", v)
+			t.Fatalf("%s=%q: want a positive number", name, v)
 		}
-		batches = n
+		return n
+	}
+	batches, perCadre := envInt("COST_BATCHES", 2), envInt("COST_PER_CADRE", 1)
+	if costBatchSize%perCadre != 0 {
+		t.Fatalf("COST_PER_CADRE=%d does not divide the batch of %d", perCadre, costBatchSize)
 	}
 	ctx := context.Background()
 	m := newMeter()
@@ -63,7 +72,7 @@ func TestCostPerMillionCompletions(t *testing.T) {
 	today := svc.Today()
 
 	// Setup (unmetered, 8 cadres at a time): the cadres and their history.
-	cadres := make([]string, costBatchSize)
+	cadres := make([]string, costBatchSize/perCadre)
 	for i := range cadres {
 		cadres[i] = fmt.Sprintf("cost-%03d", i)
 	}
@@ -110,8 +119,9 @@ func TestCostPerMillionCompletions(t *testing.T) {
 	fullTime := 0
 	for b := 0; b < batches; b++ {
 		start := time.Now()
-		for i, id := range cadres {
-			r := completion(id, fmt.Sprintf("b%d-%d", b, i), today.AddDays(-1-b), i%2 == 0)
+		for i := range costBatchSize {
+			id, nth := cadres[i%len(cadres)], i/len(cadres)
+			r := completion(id, fmt.Sprintf("b%d-%d", b, i), today.AddDays(-1-b-7*nth), i%2 == 0)
 			if r.FullTime {
 				fullTime++
 			}
@@ -150,8 +160,8 @@ func TestCostPerMillionCompletions(t *testing.T) {
 	perMillion := func(c float64) float64 { return c / n * 1e6 }
 	total := perMillion(dynamoCost + lambdaCost + apiCost)
 
-	t.Logf("%d completions in %d batches of %d (%d full-time), each for another cadre with %d records before\n%s",
-		int(n), batches, costBatchSize, fullTime, costHistory, m)
+	t.Logf("%d completions in %d batches of %d (%d full-time), %d per cadre and batch, each cadre with %d records before\n%s",
+		int(n), batches, costBatchSize, fullTime, perCadre, costHistory, m)
 	t.Logf("per completion: %.2f requests, %.2f write units, %.2f read units, %d failed conditions",
 		float64(requests)/n, writeUnits/n, readUnits/n, condFailed)
 	t.Logf("measured durations per batch (DynamoDB Local on this machine): ingest %s, recompute %s, form entries %s",
