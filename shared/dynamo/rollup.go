@@ -130,9 +130,9 @@ func (s *Store) GetFacts(ctx context.Context, cadreID string, years []int) (map[
 // facts, the facts item (on the condition that it is what was read); per unit and year of the
 // chunk, one counter update carrying the chunk's summed delta, on one of RollupShards counter
 // items chosen per chunk (docs/dynamodb.md “Unit reports”); the facts item's gsi2 keys list it.
-// A cancelled transaction (a concurrent recompute changed some facts, or another chunk held the same counter
-// item) is read again and retried on another counter shard: a retried or replayed batch finds its
-// facts stored and moves no counter twice.
+// A cancelled transaction (a concurrent recompute changed some facts, or another chunk held the
+// same counter item) is read again and retried on another counter shard: a retried or replayed
+// batch finds its facts stored and moves no counter twice.
 func (s *Store) PutFacts(ctx context.Context, fs ...training.Facts) error {
 	us := make([]training.FactsUpdate, len(fs))
 	for i, f := range fs {
