@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cadre-training/cadretrain/shared/app"
 	"github.com/cadre-training/cadretrain/shared/dynamo"
@@ -197,5 +198,68 @@ func TestBackfillFactsIndex(t *testing.T) {
 	}
 	if changed, err := s.BackfillFactsIndex(ctx, 3, nil); err != nil || changed != 0 {
 		t.Fatalf("second backfill changed %d, err %v; want 0", changed, err)
+	}
+}
+
+// docs/dynamodb.md “Consistency choices”: ListFacts shows a cadre only where its stored facts are.
+// An index entry that still places the facts elsewhere (the index lags a move or a change of 补训
+// state) is skipped, and the page is filled from the entries after it, page by page.
+func TestListFactsSkipsLaggingEntries(t *testing.T) {
+	ctx := context.Background()
+	s := dynamotest.Store(t)
+	y := storetest.T0.Year()
+	for i := 0; i < 7; i++ {
+		if err := s.PutFacts(ctx, storetest.NewFacts(fmt.Sprintf("f%d", i), "cn/a", y, training.StateMet, storetest.T0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// f1, f2 and f4 moved to cn/b and f5 joined the 补训 list, as the index does not show yet.
+	for _, id := range []string{"f1", "f2", "f4"} {
+		if err := s.PutFacts(ctx, storetest.NewFacts(id, "cn/b", y, training.StateMet, storetest.T0.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetFactsIndexKeys(ctx, id, y, "cn/a", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f5 := storetest.NewFacts("f5", "cn/a", y, training.StateMet, storetest.T0.Add(time.Minute))
+	f5.Makeup = []string{training.MakeupUnmetLastYear}
+	if err := s.PutFacts(ctx, f5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetFactsIndexKeys(ctx, "f5", y, "cn/a", false); err != nil {
+		t.Fatal(err)
+	}
+	page := func(unit string, makeup bool, limit int) []string {
+		var ids []string
+		var after *training.FactsCursor
+		for {
+			fs, more, err := s.ListFacts(ctx, y, unit, after, limit, makeup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) > limit || (more && len(fs) < limit) {
+				t.Fatalf("%s: a page of %d (limit %d), more=%v", unit, len(fs), limit, more)
+			}
+			for _, f := range fs {
+				ids = append(ids, f.Unit+"|"+f.CadreID)
+			}
+			if !more {
+				return ids
+			}
+			last := fs[len(fs)-1]
+			after = &training.FactsCursor{Unit: last.Unit, CadreID: last.CadreID}
+		}
+	}
+	for _, limit := range []int{1, 2, 100} {
+		if got, want := page("cn/a", false, limit), []string{"cn/a|f0", "cn/a|f3", "cn/a|f6"}; !slices.Equal(got, want) {
+			t.Errorf("cn/a, pages of %d: %v, want %v", limit, got, want)
+		}
+		if got := page("cn", false, limit); len(got) != 3 {
+			t.Errorf("cn, pages of %d: %v, want the 3 entries that are where the index says", limit, got)
+		}
+		if got := page("cn/a", true, limit); len(got) != 0 {
+			t.Errorf("补训 list of cn/a, pages of %d: %v, want none until the index has f5 there", limit, got)
+		}
 	}
 }

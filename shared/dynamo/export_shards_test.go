@@ -60,3 +60,19 @@ func (s *Store) PutLegacyFacts(ctx context.Context, f training.Facts) error {
 	}
 	return nil
 }
+
+// SetFactsIndexKeys overwrites the gsi2 keys of a cadre's facts item of the year, as a lagging
+// index would still show them: the facts say one place, the index another.
+func (s *Store) SetFactsIndexKeys(ctx context.Context, cadreID string, year int, unit string, makeup bool) error {
+	prefix := factsPKPrefix
+	if makeup {
+		prefix = makeupPKPrefix
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(cadrePK(cadreID), factsSK(year)),
+		UpdateExpression: aws.String("SET gsi2pk = :pk, gsi2sk = :sk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: listingPK(prefix, year, cadreShard(cadreID))},
+			":sk": &types.AttributeValueMemberS{Value: cadreGSI1SK(unit, cadreID)},
+		}})
+	return err
+}
